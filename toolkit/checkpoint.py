@@ -1,0 +1,71 @@
+"""Loading MMEngine checkpoints under ``torch.load(weights_only=True)``.
+
+Since torch 2.6, ``torch.load`` refuses to unpickle anything but tensors and
+primitive containers. MMEngine (0.10.x) checkpoints also store the message hub
+(``HistoryBuffer`` objects holding numpy arrays), so ``--resume`` and
+``tools/test.py CONFIG CHECKPOINT`` fail with ``Unsupported global: HistoryBuffer``.
+
+Rather than falling back to ``weights_only=False`` (arbitrary code execution for
+a malicious file), we keep the safe unpickler and allow exactly the data-only
+types an MMEngine checkpoint contains. Importing this module replaces MMEngine's
+local-file loader (scheme ``''``) with :func:`load_local_checkpoint`.
+"""
+from __future__ import annotations
+
+import os.path as osp
+
+import numpy as np
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+
+def _numpy_safe_globals() -> list:
+    """Numpy types that pickled scalars/arrays reference (their paths differ across numpy 1.x/2.x)."""
+    allowed = [np.ndarray, np.dtype]
+    for module_name in ('numpy._core.multiarray', 'numpy.core.multiarray'):
+        try:
+            module = __import__(module_name, fromlist=['_reconstruct', 'scalar'])
+        except ImportError:
+            continue
+        allowed += [module._reconstruct, module.scalar]
+        break
+    # every concrete dtype class, e.g. numpy.dtypes.Float64DType
+    allowed += [type(np.dtype(code)) for code in np.typecodes['All'] if code not in 'Mm']
+    allowed += [type(np.dtype('datetime64[s]')), type(np.dtype('timedelta64[s]'))]
+    return allowed
+
+
+#: Types allowed in a checkpoint besides tensors and builtin containers.
+CHECKPOINT_SAFE_GLOBALS = [HistoryBuffer, *_numpy_safe_globals()]
+
+
+def safe_torch_load(filename, map_location=None):
+    """``torch.load(weights_only=True)`` that also accepts MMEngine training state.
+
+    Args:
+        filename: path or file object of a ``.pth`` file.
+        map_location: as in :func:`torch.load`.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        RuntimeError: the file holds an object outside the allow-list (the message names
+            the file and the offending type).
+    """
+    if isinstance(filename, str) and not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} does not exist')
+    try:
+        with torch.serialization.safe_globals(CHECKPOINT_SAFE_GLOBALS):
+            return torch.load(filename, map_location=map_location, weights_only=True)
+    except Exception as error:
+        if 'weights_only' in str(error) or 'Unsupported global' in str(error):
+            raise RuntimeError(
+                f'checkpoint {filename} contains objects that are not safe to unpickle; HarmonyZoo loads '
+                f'only tensors, containers and MMEngine training state. Original error: {error}') from error
+        raise
+
+
+@CheckpointLoader.register_scheme(prefixes='', force=True)
+def load_local_checkpoint(filename, map_location=None):
+    """MMEngine scheme ``''`` (local paths): safe loading, see :func:`safe_torch_load`."""
+    return safe_torch_load(osp.expanduser(filename), map_location=map_location)

@@ -1,0 +1,6 @@
+from . import transforms  # noqa: F401  (registers the transforms)
+from .iharmony4 import IHARMONY4_SUBSETS, IHarmony4Dataset, parse_composite_name
+from .io import HarmonizationDataError, read_image, read_mask
+
+__all__ = ['IHarmony4Dataset', 'IHARMONY4_SUBSETS', 'parse_composite_name', 'HarmonizationDataError',
+           'read_image', 'read_mask']

@@ -1,0 +1,200 @@
+"""Geometric transforms applied consistently to composite, mask and ground truth.
+
+Interpolation policy (documented in docs/datasets.md): images use ``area`` when
+shrinking (anti-aliased, close to PIL's bilinear-with-support the field's PyTorch
+loaders use) and ``bilinear`` when enlarging; masks are resized bilinearly, which
+makes them soft at the border, and :class:`BinarizeMask` thresholds them explicitly.
+"""
+from __future__ import annotations
+
+import math
+import random
+from typing import Optional, Sequence
+
+import mmcv
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from toolkit.registry import TRANSFORMS
+
+from ..io import HarmonizationDataError
+
+_IMAGE_KEYS = ('composite', 'gt')
+_MASK_KEYS = ('mask', 'soft_mask')
+
+
+def _pick_interpolation(interpolation: str, src_hw, dst_hw) -> str:
+    if interpolation != 'auto':
+        return interpolation
+    shrinking = dst_hw[0] * dst_hw[1] < src_hw[0] * src_hw[1]
+    return 'area' if shrinking else 'bilinear'
+
+
+def resize_image(image: np.ndarray, size: Sequence[int], interpolation: str = 'auto') -> np.ndarray:
+    """Resize ``(H, W, C)`` uint8 to ``size = (height, width)``."""
+    height, width = size
+    method = _pick_interpolation(interpolation, image.shape[:2], size)
+    return mmcv.imresize(image, (width, height), interpolation=method)
+
+
+def resize_mask(mask: np.ndarray, size: Sequence[int], interpolation: str = 'bilinear') -> np.ndarray:
+    """Resize an ``(H, W)`` float mask to ``size = (height, width)``; values stay in [0, 1]."""
+    height, width = size
+    method = _pick_interpolation(interpolation, mask.shape[:2], size)
+    resized = mmcv.imresize(mask.astype(np.float32), (width, height), interpolation=method)
+    return np.clip(resized, 0.0, 1.0)
+
+
+def _apply(results: dict, image_fn, mask_fn) -> None:
+    for key in _IMAGE_KEYS:
+        if key in results:
+            results[key] = image_fn(results[key])
+    for key in _MASK_KEYS:
+        if key in results:
+            results[key] = mask_fn(results[key])
+    results['img_shape'] = results['composite'].shape[:2]
+
+
+@TRANSFORMS.register_module()
+class Resize(BaseTransform):
+    """Resize composite, gt and mask straight to ``scale`` (no aspect preservation, as iHarmony4 papers do).
+
+    Args:
+        scale: ``(height, width)`` or an int for a square.
+        interpolation: image interpolation, ``'auto'`` = area when shrinking, bilinear when enlarging.
+        mask_interpolation: mask interpolation (default bilinear → soft edges).
+        resize_refs: also resize reference images to ``scale``.
+    """
+
+    def __init__(self, scale, interpolation: str = 'auto', mask_interpolation: str = 'bilinear',
+                 resize_refs: bool = True):
+        self.scale = (scale, scale) if isinstance(scale, int) else tuple(scale)
+        self.interpolation = interpolation
+        self.mask_interpolation = mask_interpolation
+        self.resize_refs = resize_refs
+
+    def transform(self, results: dict) -> dict:
+        _apply(results, lambda image: resize_image(image, self.scale, self.interpolation),
+               lambda mask: resize_mask(mask, self.scale, self.mask_interpolation))
+        if self.resize_refs and results.get('refs'):
+            results['refs'] = [resize_image(ref, self.scale, self.interpolation) for ref in results['refs']]
+        return results
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(scale={self.scale}, interpolation={self.interpolation!r})'
+
+
+@TRANSFORMS.register_module()
+class RandomResizedCrop(BaseTransform):
+    """Crop a random area fraction ``scale`` and aspect ``ratio``, resize it to ``size``.
+
+    The crop is re-drawn (up to ``max_tries``) until it keeps at least
+    ``min_foreground`` of the mask's foreground pixels, so training never sees a
+    crop that lost the object; otherwise the whole image is resized.
+
+    Args:
+        size: output ``(height, width)`` or int.
+        scale: range of the crop area as a fraction of the image area.
+        ratio: range of the crop aspect ratio (width / height).
+        min_foreground: fraction of the foreground (mask > 0.5) that must stay in the crop.
+    """
+
+    def __init__(self, size, scale=(0.5, 1.0), ratio=(3 / 4, 4 / 3), min_foreground: float = 0.5,
+                 max_tries: int = 10, interpolation: str = 'auto'):
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        self.scale = scale
+        self.ratio = ratio
+        self.min_foreground = min_foreground
+        self.max_tries = max_tries
+        self.interpolation = interpolation
+
+    def _sample_box(self, height: int, width: int):
+        area = height * width
+        log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
+        target_area = area * random.uniform(*self.scale)
+        aspect = math.exp(random.uniform(*log_ratio))
+        crop_w = int(round(math.sqrt(target_area * aspect)))
+        crop_h = int(round(math.sqrt(target_area / aspect)))
+        if not (0 < crop_w <= width and 0 < crop_h <= height):
+            return None
+        top = random.randint(0, height - crop_h)
+        left = random.randint(0, width - crop_w)
+        return top, left, crop_h, crop_w
+
+    def transform(self, results: dict) -> dict:
+        height, width = results['composite'].shape[:2]
+        foreground = results['mask'] > 0.5
+        total = max(int(foreground.sum()), 1)
+        box = None
+        for _ in range(self.max_tries):
+            candidate = self._sample_box(height, width)
+            if candidate is None:
+                continue
+            top, left, crop_h, crop_w = candidate
+            kept = int(foreground[top:top + crop_h, left:left + crop_w].sum())
+            if kept >= self.min_foreground * total and kept > 0:
+                box = candidate
+                break
+        if box is None:
+            box = (0, 0, height, width)
+        top, left, crop_h, crop_w = box
+        results['crop_box'] = (top, left, crop_h, crop_w)
+
+        def crop(array):
+            return array[top:top + crop_h, left:left + crop_w]
+
+        _apply(results, lambda image: resize_image(np.ascontiguousarray(crop(image)), self.size, self.interpolation),
+               lambda mask: resize_mask(np.ascontiguousarray(crop(mask)), self.size))
+        return results
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(size={self.size}, scale={self.scale}, ratio={self.ratio})'
+
+
+@TRANSFORMS.register_module()
+class RandomFlip(BaseTransform):
+    """Horizontal flip of composite, gt and mask with probability ``prob``."""
+
+    def __init__(self, prob: float = 0.5):
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f'prob must be in [0, 1]; got {prob}')
+        self.prob = prob
+
+    def transform(self, results: dict) -> dict:
+        flip = random.random() < self.prob
+        results['flip'] = flip
+        if flip:
+            _apply(results, lambda image: np.ascontiguousarray(image[:, ::-1]),
+                   lambda mask: np.ascontiguousarray(mask[:, ::-1]))
+        return results
+
+
+@TRANSFORMS.register_module()
+class BinarizeMask(BaseTransform):
+    """Threshold the mask: ``mask = (mask > threshold)``; the pre-threshold mask is kept as ``soft_mask``.
+
+    Raises:
+        HarmonizationDataError: nothing is left above the threshold (the foreground
+            vanished at this resolution); the message names the mask file.
+    """
+
+    def __init__(self, threshold: float = 0.5, keep_soft: bool = True):
+        if not 0.0 <= threshold < 1.0:
+            raise ValueError(f'threshold must be in [0, 1); got {threshold}')
+        self.threshold = threshold
+        self.keep_soft = keep_soft
+
+    def transform(self, results: dict) -> Optional[dict]:
+        mask = results['mask']
+        binary = (mask > self.threshold).astype(np.float32)
+        if not binary.any():
+            raise HarmonizationDataError(
+                f'{results.get("mask_path", "mask")}: no foreground left after resizing to '
+                f'{mask.shape[1]}x{mask.shape[0]} and thresholding at {self.threshold}')
+        if self.keep_soft:
+            results['soft_mask'] = mask
+        results['mask'] = binary
+        return results
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(threshold={self.threshold})'

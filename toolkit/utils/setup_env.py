@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import datetime
+import warnings
+
+from mmengine import DefaultScope
+
+from .plugins import load_plugins
+
+
+def register_all_modules(init_default_scope: bool = True, with_plugins: bool = True) -> None:
+    """Import every core module so its classes register, then installed plugins.
+
+    Args:
+        init_default_scope: make ``toolkit`` the default registry scope, so configs
+            without ``default_scope`` still resolve ``type='...'`` here.
+        with_plugins: also import the ``harmonyzoo.plugins`` entry points.
+    """
+    import toolkit.checkpoint  # noqa: F401  (safe local checkpoint loader)
+    import toolkit.datasets  # noqa: F401
+    import toolkit.engine  # noqa: F401
+    import toolkit.metrics  # noqa: F401
+    import toolkit.models  # noqa: F401
+    import toolkit.visualization  # noqa: F401
+
+    if with_plugins:
+        load_plugins()
+    if not init_default_scope:
+        return
+    current = DefaultScope.get_current_instance()
+    if current is None:
+        DefaultScope.get_instance('toolkit', scope_name='toolkit')
+    elif current.scope_name != 'toolkit':
+        warnings.warn(f'The current default scope "{current.scope_name}" is not "toolkit"; '
+                      'a new default scope "toolkit" is created for HarmonyZoo.')
+        # instance names must be unique, so suffix the creation time
+        stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S-%f')
+        DefaultScope.get_instance(f'toolkit-{stamp}', scope_name='toolkit')
