@@ -7,11 +7,21 @@ primitive containers. MMEngine (0.10.x) checkpoints also store the message hub
 
 Rather than falling back to ``weights_only=False`` (arbitrary code execution for
 a malicious file), we keep the safe unpickler and allow exactly the data-only
-types an MMEngine checkpoint contains. Importing this module replaces MMEngine's
-local-file loader (scheme ``''``) with :func:`load_local_checkpoint`.
+types an MMEngine checkpoint contains. Importing this module
+
+* replaces MMEngine's local-file loader (scheme ``''``) with :func:`load_local_checkpoint`;
+* makes ``HistoryBuffer`` pickle without its class-level table of statistics
+  functions, which plain MMEngine writes as ``getattr(HistoryBuffer, 'min')`` calls.
+  Allow-listing ``getattr`` would let a crafted file call any attribute of an allowed
+  type, so checkpoints written by HarmonyZoo simply do not contain it.
+
+Checkpoints written by plain MMEngine (outside HarmonyZoo) still hold those calls;
+set ``HARMONYZOO_TRUST_LOCAL_CHECKPOINTS=1`` to load such a file you trust with the
+full unpickler.
 """
 from __future__ import annotations
 
+import os
 import os.path as osp
 
 import numpy as np
@@ -38,6 +48,17 @@ def _numpy_safe_globals() -> list:
 
 #: Types allowed in a checkpoint besides tensors and builtin containers.
 CHECKPOINT_SAFE_GLOBALS = [HistoryBuffer, *_numpy_safe_globals()]
+TRUST_ENV_VARIABLE = 'HARMONYZOO_TRUST_LOCAL_CHECKPOINTS'
+
+
+def _history_buffer_getstate(self) -> dict:
+    state = dict(self.__dict__)
+    # a class-level registry of functions, rebuilt on import; never data
+    state.pop('_statistics_methods', None)
+    return state
+
+
+HistoryBuffer.__getstate__ = _history_buffer_getstate
 
 
 def safe_torch_load(filename, map_location=None):
@@ -54,6 +75,8 @@ def safe_torch_load(filename, map_location=None):
     """
     if isinstance(filename, str) and not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} does not exist')
+    if os.environ.get(TRUST_ENV_VARIABLE) == '1':
+        return torch.load(filename, map_location=map_location, weights_only=False)
     try:
         with torch.serialization.safe_globals(CHECKPOINT_SAFE_GLOBALS):
             return torch.load(filename, map_location=map_location, weights_only=True)
@@ -61,7 +84,8 @@ def safe_torch_load(filename, map_location=None):
         if 'weights_only' in str(error) or 'Unsupported global' in str(error):
             raise RuntimeError(
                 f'checkpoint {filename} contains objects that are not safe to unpickle; HarmonyZoo loads '
-                f'only tensors, containers and MMEngine training state. Original error: {error}') from error
+                f'only tensors, containers and MMEngine training state. If you wrote this file yourself with '
+                f'plain MMEngine and trust it, set {TRUST_ENV_VARIABLE}=1. Original error: {error}') from error
         raise
 
 

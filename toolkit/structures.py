@@ -5,7 +5,7 @@ from mmengine.structures import BaseDataElement
 
 
 class HarmonizationDataSample(BaseDataElement):
-    """One harmonization example.
+    """One harmonization example (fields are plain attributes; use ``sample.get(name)`` for optional ones).
 
     Data fields (tensors, channel-first):
 
@@ -23,55 +23,11 @@ class HarmonizationDataSample(BaseDataElement):
     Meta fields: ``subset``, ``composite_path``, ``mask_path``, ``gt_path``, ``name``
     (composite path relative to the dataset root), ``ori_shape``, ``img_shape``,
     ``fg_ratio`` (foreground fraction of the mask at the network resolution).
+
+    Example:
+        >>> import torch
+        >>> sample = HarmonizationDataSample(metainfo=dict(subset='HCOCO'))
+        >>> sample.mask = torch.ones(1, 4, 4)
+        >>> sample.subset, tuple(sample.mask.shape), sample.get('gt_img')
+        ('HCOCO', (1, 4, 4), None)
     """
-
-    def _get(self, name):
-        return getattr(self, name) if name in self else None
-
-    @property
-    def gt_img(self):
-        return self._get('_gt_img')
-
-    @gt_img.setter
-    def gt_img(self, value):
-        self.set_field(value, '_gt_img')
-
-    @property
-    def pred_img(self):
-        return self._get('_pred_img')
-
-    @pred_img.setter
-    def pred_img(self, value):
-        self.set_field(value, '_pred_img')
-
-    @property
-    def composite_img(self):
-        return self._get('_composite_img')
-
-    @composite_img.setter
-    def composite_img(self, value):
-        self.set_field(value, '_composite_img')
-
-    @property
-    def mask(self):
-        return self._get('_mask')
-
-    @mask.setter
-    def mask(self, value):
-        self.set_field(value, '_mask')
-
-    @property
-    def soft_mask(self):
-        return self._get('_soft_mask')
-
-    @soft_mask.setter
-    def soft_mask(self, value):
-        self.set_field(value, '_soft_mask')
-
-    @property
-    def ref_imgs(self):
-        return self._get('_ref_imgs')
-
-    @ref_imgs.setter
-    def ref_imgs(self, value):
-        self.set_field(value, '_ref_imgs')

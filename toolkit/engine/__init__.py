@@ -1,0 +1,3 @@
+from .hooks import HarmonizationVisualizationHook
+
+__all__ = ['HarmonizationVisualizationHook']

@@ -1,0 +1,5 @@
+from . import backbones, fusions, losses  # noqa: F401  (register components)
+from .base_harmonizer import BaseHarmonizer, EncoderDecoderHarmonizer
+from .data_preprocessor import HarmonizationDataPreprocessor
+
+__all__ = ['BaseHarmonizer', 'EncoderDecoderHarmonizer', 'HarmonizationDataPreprocessor']

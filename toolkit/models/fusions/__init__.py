@@ -1,0 +1,3 @@
+from .identity import IdentityFusion
+
+__all__ = ['IdentityFusion']

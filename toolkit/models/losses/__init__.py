@@ -1,0 +1,3 @@
+from .pixel import ForegroundL1Loss, ForegroundMSELoss, L1Loss, MSELoss
+
+__all__ = ['L1Loss', 'MSELoss', 'ForegroundL1Loss', 'ForegroundMSELoss']

@@ -1,0 +1,3 @@
+from .grid import comparison_grid
+
+__all__ = ['comparison_grid']

@@ -1,0 +1,48 @@
+"""Evaluate a checkpoint on the config's test split and print per-subset metrics.
+
+    python tools/test.py CONFIG CHECKPOINT [--out results.json] [--profile NAME] [--cfg-options k=v ...]
+
+CHECKPOINT may be ``none`` for models without weights.
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
+
+from mmengine.config import DictAction  # noqa: E402
+
+from toolkit.engine.launch import test  # noqa: E402
+from toolkit.metrics import METRIC_PROFILES  # noqa: E402
+from toolkit.utils.report import print_report  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test a HarmonyZoo model')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help="checkpoint file, or 'none' for a model without weights")
+    parser.add_argument('--out', help='write the full report (profile, tables, per-image metrics) as JSON')
+    parser.add_argument('--profile', choices=sorted(METRIC_PROFILES), help='metric profile (default: the config\'s)')
+    parser.add_argument('--work-dir', help='where logs go (default work_dirs/<config name>)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
+    test(args.config, checkpoint, work_dir=args.work_dir, out=args.out, profile=args.profile,
+         cfg_options=args.cfg_options, launcher=args.launcher)
+    if args.out:
+        with open(args.out, encoding='utf-8') as handle:
+            print_report(json.load(handle))
+        print(f'full report written to {args.out}')
+
+
+if __name__ == '__main__':
+    main()
