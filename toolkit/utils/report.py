@@ -36,3 +36,21 @@ def print_report(report: dict, console: Console | None = None, model_title: str 
         console.print(report_table(report['input'], 'input composite (no harmonization)'))
     console.print(report_table(report['model'], model_title))
     console.print(f'[dim]{report["profile"]["definition"]}[/dim]')
+
+
+def report_markdown(report: dict, title: str = 'model') -> str:
+    """Markdown tables (input composite row group, then the model) with the profile definition."""
+    lines = []
+    groups = ([('input composite (no harmonization)', report['input'])] if 'input' in report else [])
+    groups.append((title, report['model']))
+    for heading, summary in groups:
+        lines += [f'### {heading}', '', '| rows | N | ' + ' | '.join(name for name, _ in METRIC_COLUMNS) + ' |',
+                  '|---|---:|' + '---:|' * len(METRIC_COLUMNS)]
+        for group in ('subsets', 'fg_bins'):
+            for name, row in summary[group].items():
+                cells = ' | '.join(_cell(row.get(metric), fmt) for metric, fmt in METRIC_COLUMNS)
+                label = f'**{name}**' if name == 'All' else name
+                lines.append(f'| {label} | {row["N"]} | {cells} |')
+        lines.append('')
+    lines.append(f'_{report["profile"]["definition"]}_')
+    return '\n'.join(lines) + '\n'

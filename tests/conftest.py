@@ -1,0 +1,80 @@
+"""Test set-up. Hub variables must be set before anything imports huggingface_hub (it reads them at import)."""
+import os
+import sys
+import tempfile
+
+_HUB_CACHE = tempfile.mkdtemp(prefix='harmonyzoo-hf-cache-')
+os.environ.setdefault('HF_HUB_DISABLE_TELEMETRY', '1')
+os.environ['HF_HUB_OFFLINE'] = '1'
+os.environ['HF_ENDPOINT'] = 'http://127.0.0.1:9'  # nothing listens there: a stray download fails fast
+os.environ['HF_HUB_CACHE'] = _HUB_CACHE
+os.environ['HF_HOME'] = _HUB_CACHE
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+sys.path.insert(0, REPO_ROOT)
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(2)
+
+SAMPLES_ROOT = os.path.join(REPO_ROOT, 'data', 'samples')
+SHARED_DATA = os.path.abspath(os.path.join(REPO_ROOT, '..', 'shared', 'data'))
+
+
+@pytest.fixture(scope='session')
+def samples_root():
+    return SAMPLES_ROOT
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _toolkit_registered():
+    from toolkit.utils import register_all_modules
+    register_all_modules(init_default_scope=True, with_plugins=False)
+
+
+def write_rgb(path, image):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    assert cv2.imwrite(path, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+
+
+def write_gray(path, image):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    assert cv2.imwrite(path, image)
+
+
+def make_triplet(root, subset, real_name, fg=1, k=1, size=(40, 60), seed=0, ext='.jpg'):
+    """Write composite/mask/real for one synthetic example; returns the composite file name."""
+    rng = np.random.default_rng(seed)
+    height, width = size
+    real = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    mask = np.zeros((height, width), np.uint8)
+    mask[height // 4: 3 * height // 4, width // 4: 3 * width // 4] = 255
+    composite = real.copy()
+    composite[mask > 0] = (composite[mask > 0] * 0.5).astype(np.uint8)
+    composite_name = f'{real_name}_{fg}_{k}{ext}'
+    write_rgb(os.path.join(root, subset, 'real_images', real_name + ('.png' if ext == '.png' else '.jpg')), real)
+    write_rgb(os.path.join(root, subset, 'composite_images', composite_name), composite)
+    write_gray(os.path.join(root, subset, 'masks', f'{real_name}_{fg}.png'), mask)
+    return composite_name
+
+
+@pytest.fixture
+def tiny_iharmony(tmp_path):
+    """A synthetic iHarmony4 tree with two subsets, IHD and per-subset split files, dashed real names."""
+    root = str(tmp_path / 'ihd')
+    layout = {'HCOCO': ['c100300', 'c2'], 'Hday2night': ['d21901-20130410-181833']}
+    ihd = {'train': [], 'test': []}
+    for subset, names in layout.items():
+        for index, real in enumerate(names):
+            name = make_triplet(root, subset, real, fg=index + 1, k=9, seed=index, ext='.png')
+            for split in ('train', 'test'):
+                ihd[split].append(f'{subset}/composite_images/{name}')
+                with open(os.path.join(root, subset, f'{subset}_{split}.txt'), 'a') as handle:
+                    handle.write(name + '\n')
+    for split, lines in ihd.items():
+        with open(os.path.join(root, f'IHD_{split}.txt'), 'w') as handle:
+            handle.write('\n'.join(lines) + '\n')
+    return root

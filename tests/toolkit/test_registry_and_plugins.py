@@ -1,0 +1,66 @@
+import importlib
+import os
+import re
+
+import mmengine.registry as mmengine_registry
+import pytest
+
+import toolkit.registry as registry
+from toolkit.utils import PLUGIN_ENTRY_POINT_GROUP, load_plugins
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+
+
+def test_every_mmengine_root_has_a_toolkit_child():
+    roots = [value for value in vars(mmengine_registry).values() if isinstance(value, mmengine_registry.Registry)]
+    assert len(roots) >= 20
+    for root in roots:
+        assert 'toolkit' in root.children, f'MMEngine registry {root.name!r} has no toolkit child'
+
+
+def test_typed_registries_exist_in_scope():
+    for name in ('MODELS', 'BACKBONES', 'FUSIONS', 'LOSSES', 'RETRIEVERS', 'METRICS', 'DATASETS', 'TRANSFORMS'):
+        assert getattr(registry, name).scope == 'toolkit'
+    assert 'IdentityFusion' in registry.FUSIONS.module_dict
+    assert 'UNet' not in registry.FUSIONS.module_dict
+
+
+def test_core_never_imports_a_plugin_by_name():
+    pattern = re.compile(r'^\s*(from|import)\s+plugins\b|import_module\([\'"]plugins', re.MULTILINE)
+    for folder, _, files in os.walk(os.path.join(REPO_ROOT, 'toolkit')):
+        for name in files:
+            if name.endswith('.py'):
+                with open(os.path.join(folder, name), encoding='utf-8') as handle:
+                    assert not pattern.search(handle.read()), f'toolkit/{name} imports a plugin by name'
+
+
+def test_entry_point_plugin_is_discovered(tmp_path, monkeypatch):
+    package = tmp_path / 'my_hz_plugin'
+    package.mkdir()
+    (package / '__init__.py').write_text(
+        'from toolkit.interfaces import BaseFusion\n'
+        'from toolkit.registry import FUSIONS\n'
+        '@FUSIONS.register_module(force=True)\n'
+        'class ThirdPartyFusion(BaseFusion):\n'
+        '    def forward(self, decoder_feat, encoder_feat, mask):\n'
+        '        return decoder_feat * 2\n')
+    dist_info = tmp_path / 'my_hz_plugin-0.1.dist-info'
+    dist_info.mkdir()
+    (dist_info / 'METADATA').write_text('Metadata-Version: 2.1\nName: my-hz-plugin\nVersion: 0.1\n')
+    (dist_info / 'entry_points.txt').write_text(f'[{PLUGIN_ENTRY_POINT_GROUP}]\nmine = my_hz_plugin\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    assert 'my_hz_plugin' in load_plugins()
+    assert 'ThirdPartyFusion' in registry.FUSIONS.module_dict
+
+
+def test_broken_plugin_is_reported(tmp_path, monkeypatch):
+    dist_info = tmp_path / 'broken_hz-0.1.dist-info'
+    dist_info.mkdir()
+    (dist_info / 'METADATA').write_text('Metadata-Version: 2.1\nName: broken-hz\nVersion: 0.1\n')
+    (dist_info / 'entry_points.txt').write_text(f'[{PLUGIN_ENTRY_POINT_GROUP}]\nbroken = no_such_module_hz\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    assert 'no_such_module_hz' not in load_plugins()
+    with pytest.raises(ImportError, match="plugin 'broken'"):
+        load_plugins(strict=True)
