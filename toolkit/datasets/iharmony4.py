@@ -8,8 +8,8 @@ Layout::
     <root>/<Sub>/masks/<real>_<fg>.png
     <root>/<Sub>/real_images/<real>.jpg
 
-Real-image names may contain dashes and underscores-free suffixes are parsed from
-the right (``d21901-20130410-181833_1_9.jpg`` → real ``d21901-20130410-181833``).
+Names are parsed from the right, so real-image names may contain dashes or
+underscores (``d21901-20130410-181833_1_9.jpg`` → real ``d21901-20130410-181833``).
 """
 from __future__ import annotations
 
@@ -62,9 +62,9 @@ class IHarmony4Dataset(BaseDataset):
     ``name`` (the composite path relative to ``data_root``).
 
     Example:
-        >>> dataset = IHarmony4Dataset('data/samples', split='test', subsets=['HAdobe5k'])  # doctest: +SKIP
-        >>> dataset[0]['data_samples'].subset  # doctest: +SKIP
-        'HAdobe5k'
+        >>> dataset = IHarmony4Dataset('data/samples', split='test', subsets=['HAdobe5k'])
+        >>> len(dataset), dataset.get_data_info(0)['name']
+        (2, 'HAdobe5k/composite_images/a0002_1_4.jpg')
     """
 
     METAINFO = dict(subsets=IHARMONY4_SUBSETS)
