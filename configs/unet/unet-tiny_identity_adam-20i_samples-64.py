@@ -9,6 +9,7 @@ _base_ = [
 model = dict(backbone=dict(base_channels=8, num_levels=3))
 optim_wrapper = dict(optimizer=dict(lr=2e-3))
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=20, val_interval=20)
+train_dataloader = dict(sampler=dict(type='InfiniteSampler', shuffle=True))
 default_hooks = dict(
     logger=dict(interval=5),
     checkpoint=dict(by_epoch=False, interval=10, max_keep_ckpts=2),

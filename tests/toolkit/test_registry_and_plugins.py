@@ -64,3 +64,25 @@ def test_broken_plugin_is_reported(tmp_path, monkeypatch):
     assert 'no_such_module_hz' not in load_plugins()
     with pytest.raises(ImportError, match="plugin 'broken'"):
         load_plugins(strict=True)
+
+
+def test_config_custom_imports_load_a_plugin(tmp_path, monkeypatch):
+    from mmengine.config import Config
+
+    from toolkit.registry import MODELS
+    (tmp_path / 'cfg_plugin_hz.py').write_text(
+        'from toolkit.interfaces import BaseFusion\n'
+        'from toolkit.registry import FUSIONS\n'
+        '@FUSIONS.register_module(force=True)\n'
+        'class ConfigLoadedFusion(BaseFusion):\n'
+        '    def forward(self, decoder_feat, encoder_feat, mask):\n'
+        '        return decoder_feat + 1\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = tmp_path / 'config.py'
+    config.write_text(
+        "custom_imports = dict(imports=['cfg_plugin_hz'], allow_failed_imports=False)\n"
+        "model = dict(type='EncoderDecoderHarmonizer', backbone=dict(type='UNet', base_channels=2, num_levels=1),\n"
+        "             fusion=dict(type='ConfigLoadedFusion'))\n")
+    cfg = Config.fromfile(str(config))  # imports the plugin module
+    model = MODELS.build(cfg.model)
+    assert type(model.fusions[0]).__name__ == 'ConfigLoadedFusion'

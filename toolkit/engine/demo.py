@@ -10,13 +10,17 @@ from rich.console import Console
 from toolkit.utils.report import print_report, report_markdown
 
 REPO_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'unet', 'unet-tiny_identity_adam-20i_samples-64.py')
+DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'unet', 'unet-tiny_identity_adam-400i_samples-64.py')
 
 #: evaluate at the field's protocol (straight resize to 256, toolkit profile) whatever the training size
 EVAL_AT_256 = {
-    'test_dataloader.dataset.pipeline.1.scale': 256,
+    'test_dataloader.dataset.pipeline': [
+        dict(type='LoadHarmonizationImages'),
+        dict(type='Resize', scale=256),
+        dict(type='BinarizeMask', threshold=0.5),
+        dict(type='PackHarmonizationInputs'),
+    ],
     'test_evaluator.profile': 'toolkit',
-    'test_dataloader.batch_size': 1,
 }
 
 
@@ -26,7 +30,7 @@ def run_demo(work_dir: str, config: str = DEMO_CONFIG, console: Console | None =
     console = console or Console()
     os.makedirs(work_dir, exist_ok=True)
     train_dir = osp.join(work_dir, 'train')
-    console.rule('[bold]1/2 train the tiny UNet for 20 iterations on data/samples (CPU is fine)')
+    console.rule('[bold]1/2 train the tiny UNet for 400 iterations on data/samples (CPU is fine)')
     runner = train(config, work_dir=train_dir)
     checkpoint = osp.join(train_dir, f'iter_{runner.iter}.pth')
 
@@ -35,7 +39,7 @@ def run_demo(work_dir: str, config: str = DEMO_CONFIG, console: Console | None =
     test(config, checkpoint, work_dir=osp.join(work_dir, 'test'), out=results_json, cfg_options=dict(EVAL_AT_256))
     with open(results_json, encoding='utf-8') as handle:
         report = json.load(handle)
-    title = 'unet-tiny (20 iterations on the same 6 images: a smoke test, not a benchmark)'
+    title = 'unet-tiny, 400 iterations on these same 6 images (a demonstration, not a benchmark)'
     print_report(report, console, model_title=title)
     with open(osp.join(work_dir, 'results.md'), 'w', encoding='utf-8') as handle:
         handle.write('# HarmonyZoo demo: bundled samples\n\n' + report_markdown(report, title))
