@@ -11,9 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
-from mmengine.config import DictAction  # noqa: E402
-
-from toolkit.engine.launch import test  # noqa: E402
+from toolkit.engine.launch import add_common_arguments, test  # noqa: E402
 from toolkit.metrics import METRIC_PROFILES  # noqa: E402
 from toolkit.utils.report import print_report  # noqa: E402
 
@@ -24,10 +22,7 @@ def parse_args():
     parser.add_argument('checkpoint', help="checkpoint file, or 'none' for a model without weights")
     parser.add_argument('--out', help='write the full report (profile, tables, per-image metrics) as JSON')
     parser.add_argument('--profile', choices=sorted(METRIC_PROFILES), help='metric profile (default: the config\'s)')
-    parser.add_argument('--work-dir', help='where logs go (default work_dirs/<config name>)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_common_arguments(parser)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args

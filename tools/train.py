@@ -9,22 +9,17 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
-from mmengine.config import DictAction  # noqa: E402
-
-from toolkit.engine.launch import train  # noqa: E402
+from toolkit.engine.launch import add_common_arguments, train  # noqa: E402
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a HarmonyZoo model')
     parser.add_argument('config', help='config file')
-    parser.add_argument('--work-dir', help='where logs and checkpoints go (default work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='resume from CKPT, or from the latest checkpoint in work-dir when given alone')
     parser.add_argument('--amp', action='store_true', help='mixed precision (CUDA only; ignored with a warning on CPU)')
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale the lr with the total batch size')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_common_arguments(parser)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args

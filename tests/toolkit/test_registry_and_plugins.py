@@ -34,6 +34,16 @@ def test_core_never_imports_a_plugin_by_name():
                     assert not pattern.search(handle.read()), f'toolkit/{name} imports a plugin by name'
 
 
+def _install_distribution(folder, monkeypatch, name: str, entry_point: str) -> None:
+    """What `pip install` leaves behind: a dist-info folder with the entry point, on sys.path."""
+    dist_info = folder / f'{name.replace("-", "_")}-0.1.dist-info'
+    dist_info.mkdir()
+    (dist_info / 'METADATA').write_text(f'Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n')
+    (dist_info / 'entry_points.txt').write_text(f'[{PLUGIN_ENTRY_POINT_GROUP}]\n{entry_point}\n')
+    monkeypatch.syspath_prepend(str(folder))
+    importlib.invalidate_caches()
+
+
 def test_entry_point_plugin_is_discovered(tmp_path, monkeypatch):
     package = tmp_path / 'my_hz_plugin'
     package.mkdir()
@@ -44,23 +54,13 @@ def test_entry_point_plugin_is_discovered(tmp_path, monkeypatch):
         'class ThirdPartyFusion(BaseFusion):\n'
         '    def forward(self, decoder_feat, encoder_feat, mask):\n'
         '        return decoder_feat * 2\n')
-    dist_info = tmp_path / 'my_hz_plugin-0.1.dist-info'
-    dist_info.mkdir()
-    (dist_info / 'METADATA').write_text('Metadata-Version: 2.1\nName: my-hz-plugin\nVersion: 0.1\n')
-    (dist_info / 'entry_points.txt').write_text(f'[{PLUGIN_ENTRY_POINT_GROUP}]\nmine = my_hz_plugin\n')
-    monkeypatch.syspath_prepend(str(tmp_path))
-    importlib.invalidate_caches()
+    _install_distribution(tmp_path, monkeypatch, 'my-hz-plugin', 'mine = my_hz_plugin')
     assert 'my_hz_plugin' in load_plugins()
     assert 'ThirdPartyFusion' in registry.FUSIONS.module_dict
 
 
 def test_broken_plugin_is_reported(tmp_path, monkeypatch):
-    dist_info = tmp_path / 'broken_hz-0.1.dist-info'
-    dist_info.mkdir()
-    (dist_info / 'METADATA').write_text('Metadata-Version: 2.1\nName: broken-hz\nVersion: 0.1\n')
-    (dist_info / 'entry_points.txt').write_text(f'[{PLUGIN_ENTRY_POINT_GROUP}]\nbroken = no_such_module_hz\n')
-    monkeypatch.syspath_prepend(str(tmp_path))
-    importlib.invalidate_caches()
+    _install_distribution(tmp_path, monkeypatch, 'broken-hz', 'broken = no_such_module_hz')
     assert 'no_such_module_hz' not in load_plugins()
     with pytest.raises(ImportError, match="plugin 'broken'"):
         load_plugins(strict=True)

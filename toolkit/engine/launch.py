@@ -12,18 +12,12 @@ from mmengine.runner import Runner
 from toolkit.utils import register_all_modules
 
 
-def parse_cfg_options(pairs: Optional[Sequence[str]]) -> dict:
-    """``['a.b=1', 'c=[1,2]']`` → dict, parsed as ``--cfg-options`` are."""
-    if not pairs:
-        return {}
-    action = DictAction(option_strings=['--cfg-options'], dest='cfg_options')
-
-    class _Namespace:
-        cfg_options = None
-
-    namespace = _Namespace()
-    action(None, namespace, list(pairs))
-    return namespace.cfg_options or {}
+def add_common_arguments(parser) -> None:
+    """``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``, shared by the tools."""
+    parser.add_argument('--work-dir', help='where logs and checkpoints go (default work_dirs/<config name>)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config keys, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
 def load_config(config: str, work_dir: Optional[str] = None, cfg_options: Optional[dict] = None,
