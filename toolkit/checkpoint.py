@@ -89,7 +89,19 @@ def safe_torch_load(filename, map_location=None):
         raise
 
 
+def load_safetensors(filename: str, map_location=None) -> dict:
+    """A ``.safetensors`` file as a flat state dict (tensors only; nothing is unpickled)."""
+    from safetensors.torch import load_file
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} does not exist')
+    device = map_location if isinstance(map_location, str) else 'cpu'
+    return load_file(filename, device=device)
+
+
 @CheckpointLoader.register_scheme(prefixes='', force=True)
 def load_local_checkpoint(filename, map_location=None):
-    """MMEngine scheme ``''`` (local paths): safe loading, see :func:`safe_torch_load`."""
-    return safe_torch_load(osp.expanduser(filename), map_location=map_location)
+    """MMEngine scheme ``''`` (local paths): ``.safetensors`` files, or ``.pth`` through :func:`safe_torch_load`."""
+    filename = osp.expanduser(filename)
+    if filename.endswith('.safetensors'):
+        return load_safetensors(filename, map_location)
+    return safe_torch_load(filename, map_location=map_location)

@@ -1,0 +1,49 @@
+"""sRGB ↔ CIELAB (D65) in PyTorch, batched and differentiable.
+
+Same constants as scikit-image's ``rgb2lab``/``lab2rgb`` (sRGB companding, D65 white
+point, CIE ε = 216/24389-style thresholds), so results agree to float precision.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+_RGB_TO_XYZ = torch.tensor([[0.412453, 0.357580, 0.180423],
+                            [0.212671, 0.715160, 0.072169],
+                            [0.019334, 0.119193, 0.950227]], dtype=torch.float64)
+_WHITE_D65 = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
+
+
+def _channels_first_matmul(matrix: Tensor, image: Tensor) -> Tensor:
+    return torch.einsum('ij,...jhw->...ihw', matrix.to(image), image)
+
+
+def rgb_to_lab(rgb: Tensor) -> Tensor:
+    """``(..., 3, H, W)`` sRGB in [0, 1] → Lab (L in [0, 100], a/b roughly [−128, 127]).
+
+    Example:
+        >>> lab = rgb_to_lab(torch.ones(3, 1, 1))
+        >>> [round(float(v), 3) for v in lab.flatten()]
+        [100.0, 0.0, 0.0]
+    """
+    linear = torch.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    xyz = _channels_first_matmul(_RGB_TO_XYZ, linear)
+    xyz = xyz / _WHITE_D65.to(xyz).view(3, 1, 1)
+    f = torch.where(xyz > 0.008856, xyz.clamp_min(1e-12) ** (1 / 3), 7.787 * xyz + 16 / 116)
+    lightness = 116 * f[..., 1:2, :, :] - 16
+    a = 500 * (f[..., 0:1, :, :] - f[..., 1:2, :, :])
+    b = 200 * (f[..., 1:2, :, :] - f[..., 2:3, :, :])
+    return torch.cat([lightness, a, b], dim=-3)
+
+
+def lab_to_rgb(lab: Tensor) -> Tensor:
+    """Inverse of :func:`rgb_to_lab`; the result is clipped to [0, 1] (out-of-gamut colours)."""
+    fy = (lab[..., 0:1, :, :] + 16) / 116
+    fx = fy + lab[..., 1:2, :, :] / 500
+    fz = (fy - lab[..., 2:3, :, :] / 200).clamp_min(0)
+    f = torch.cat([fx, fy, fz], dim=-3)
+    xyz = torch.where(f > 0.2068966, f ** 3, (f - 16 / 116) / 7.787)
+    xyz = xyz * _WHITE_D65.to(xyz).view(3, 1, 1)
+    linear = _channels_first_matmul(torch.linalg.inv(_RGB_TO_XYZ), xyz)
+    rgb = torch.where(linear > 0.0031308, 1.055 * linear.clamp_min(1e-12) ** (1 / 2.4) - 0.055, 12.92 * linear)
+    return rgb.clamp(0, 1)
