@@ -22,9 +22,9 @@ def rgb_to_lab(rgb: Tensor) -> Tensor:
     """``(..., 3, H, W)`` sRGB in [0, 1] → Lab (L in [0, 100], a/b roughly [−128, 127]).
 
     Example:
-        >>> lab = rgb_to_lab(torch.ones(3, 1, 1))
-        >>> [round(float(v), 3) for v in lab.flatten()]
-        [100.0, 0.0, 0.0]
+        >>> lab = rgb_to_lab(torch.tensor([1.0, 0.5, 0.0]).view(3, 1, 1))   # orange
+        >>> [round(float(v), 2) for v in lab.flatten()]
+        [66.96, 43.07, 73.96]
     """
     linear = torch.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
     xyz = _channels_first_matmul(_RGB_TO_XYZ, linear)
