@@ -17,7 +17,9 @@ import os.path as osp
 from typing import Optional, Sequence
 
 from mmengine.dataset import BaseDataset
+from mmengine.registry import DefaultScope
 
+import toolkit.datasets.transforms  # noqa: F401  (registers the transforms the pipelines name)
 from toolkit.registry import DATASETS
 
 from .io import HarmonizationDataError
@@ -75,8 +77,10 @@ class IHarmony4Dataset(BaseDataset):
             raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
         self.split = split
         self.subsets = tuple(subsets) if subsets else None
-        super().__init__(ann_file=ann_file, data_root=data_root, pipeline=pipeline,
-                         test_mode=(split == 'test') if test_mode is None else test_mode, **kwargs)
+        # transforms given as configs are looked up in the toolkit scope, however the dataset is built
+        with DefaultScope.overwrite_default_scope('toolkit'):
+            super().__init__(ann_file=ann_file, data_root=data_root, pipeline=pipeline,
+                             test_mode=(split == 'test') if test_mode is None else test_mode, **kwargs)
 
     # -- split files -----------------------------------------------------------------------------
     def _entries_from_ihd(self, path: str) -> list[tuple[str, str]]:

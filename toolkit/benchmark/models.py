@@ -1,0 +1,95 @@
+"""Which model a leaderboard row is: a config (and its checkpoint), resolved, built and fingerprinted."""
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Optional
+
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+REPO_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
+
+
+@dataclass
+class ModelSpec:
+    """A model to benchmark: ``name`` (row label), ``config`` path and optional ``checkpoint``."""
+    name: str
+    config: str
+    checkpoint: Optional[str] = None
+    config_hash: str = ''
+    checkpoint_sha256: Optional[str] = None
+    extra: dict = field(default_factory=dict)
+
+
+def file_sha256(path: str, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as handle:
+        for block in iter(lambda: handle.read(chunk), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _find_config(name: str, config_root: str) -> str:
+    candidates = sorted(path for path in glob.glob(osp.join(config_root, '**', '*.py'), recursive=True)
+                        if '_base_' not in path)
+    stems = {path: osp.splitext(osp.basename(path))[0] for path in candidates}
+    exact = [path for path, stem in stems.items() if stem == name]
+    matches = exact or [path for path, stem in stems.items() if stem.startswith(name + '_')]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise FileNotFoundError(f'no config named {name!r} under {config_root}; pass CONFIG[:CHECKPOINT] or one of: '
+                                + ', '.join(sorted({stem.split('_')[0] for stem in stems.values()})))
+    raise ValueError(f'model name {name!r} is ambiguous: ' + ', '.join(osp.relpath(p, config_root) for p in matches))
+
+
+def resolve_model(argument: str, config_root: str = CONFIG_ROOT) -> ModelSpec:
+    """``CONFIG[:CHECKPOINT]``, or a config name under ``configs/`` (``reinhard-lab`` → its config).
+
+    ``:none`` (or no checkpoint) means a model without weights. Checkpoints are fingerprinted with
+    sha256 and configs by their model section, so cached results are reused only for the same model.
+
+    Raises:
+        FileNotFoundError: the config or checkpoint does not exist.
+    """
+    config, checkpoint = argument, None
+    if '.py:' in argument:
+        config, checkpoint = argument.split('.py:', 1)
+        config += '.py'
+    if not config.endswith('.py'):
+        config = _find_config(config, config_root)
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config {config} does not exist')
+    if checkpoint and checkpoint.lower() == 'none':
+        checkpoint = None
+    if checkpoint and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
+    cfg = Config.fromfile(config)
+    model_section = json.dumps(dict(model=cfg.model.to_dict(), imports=cfg.get('custom_imports', {})),
+                               sort_keys=True, default=str)
+    name = osp.splitext(osp.basename(config))[0].split('_')[0]
+    if checkpoint:
+        name = f'{name}@{osp.splitext(osp.basename(checkpoint))[0]}'
+    return ModelSpec(name=name, config=osp.abspath(config), checkpoint=osp.abspath(checkpoint) if checkpoint else None,
+                     config_hash=hashlib.sha256(model_section.encode()).hexdigest()[:16],
+                     checkpoint_sha256=file_sha256(checkpoint) if checkpoint else None)
+
+
+def build_model(spec: ModelSpec, device: str = 'cpu'):
+    """Build the harmonizer of ``spec`` in eval mode on ``device`` and load its checkpoint strictly."""
+    from mmengine.runner import load_checkpoint
+
+    from toolkit.registry import MODELS
+    from toolkit.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(spec.config)  # runs the config's custom_imports (plugins)
+    with DefaultScope.overwrite_default_scope('toolkit'):
+        model = MODELS.build(cfg.model)
+    if spec.checkpoint:
+        load_checkpoint(model, spec.checkpoint, map_location='cpu', strict=True, logger='silent')
+    return model.to(device).eval()

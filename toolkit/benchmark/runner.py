@@ -1,0 +1,156 @@
+"""``tools/benchmark.py``: evaluate models, measure them, write the leaderboard files."""
+from __future__ import annotations
+
+import json
+import os
+import os.path as osp
+import subprocess
+from typing import Optional, Sequence
+
+import mmengine
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from toolkit.metrics import get_profile, summarize
+from toolkit.version import __version__
+
+from . import report
+from .efficiency import device_description, machine_matmul_flops, measure_efficiency
+from .models import REPO_ROOT, build_model, resolve_model
+from .quality import build_dataset, evaluate_quality
+
+SCHEMA = 'harmonyzoo-leaderboard/1'
+
+
+def _git(*args) -> Optional[str]:
+    try:
+        return subprocess.run(['git', '-C', REPO_ROOT, *args], capture_output=True, text=True, timeout=10,
+                              check=True).stdout.strip()
+    except Exception:
+        return None
+
+
+def provenance() -> dict:
+    commit = _git('rev-parse', 'HEAD')
+    status = _git('status', '--porcelain', '--untracked-files=no')
+    return dict(toolkit_version=__version__, git_commit=commit, git_dirty=bool(status) if status is not None else None,
+                torch=torch.__version__, mmengine=mmengine.__version__)
+
+
+def pick_device(device: str = 'auto') -> str:
+    if device == 'auto':
+        return 'cuda' if torch.cuda.is_available() else 'cpu'
+    if device.startswith('cuda') and not torch.cuda.is_available():
+        raise RuntimeError(f'--device {device} requested but CUDA is not available')
+    return device
+
+
+def run_benchmark(models: Sequence[str], data_root: Optional[str], out_dir: str, subsets=None, resolution: int = 256,
+                  profile='toolkit', cache_dir: Optional[str] = None, device: str = 'auto', batch_size: int = 8,
+                  num_workers: int = 0, quality: bool = True, efficiency: bool = True,
+                  flops_resolutions: Sequence[int] = (256, 1024), latency_batches: Sequence[int] = (1, 8),
+                  warmup: int = 3, repeats: int = 10, max_images: Optional[int] = None,
+                  compare_with: Optional[str] = None, console: Optional[Console] = None,
+                  interrupt_after_batches: Optional[int] = None) -> dict:
+    """Run the leaderboard and write ``leaderboard.{json,csv,md,png}`` to ``out_dir``; returns the JSON dict.
+
+    Args:
+        models: ``CONFIG[:CHECKPOINT]`` or config names (see :func:`~toolkit.benchmark.models.resolve_model`).
+        data_root: iHarmony4-layout root (required with ``quality``).
+        cache_dir: per-image results (default ``<out_dir>/cache``); reused across runs and models.
+        interrupt_after_batches: raise ``KeyboardInterrupt`` after this many evaluated batches (tests
+            use it to check that a resumed run reproduces an uninterrupted one).
+    """
+    # tables are wide: give a non-interactive console (logs, CI) room for them
+    console = console or Console(width=None if Console().is_terminal else 150)
+    device = pick_device(device)
+    profile = get_profile(profile)
+    os.makedirs(out_dir, exist_ok=True)
+    cache_dir = cache_dir or osp.join(out_dir, 'cache')
+    previous = None
+    if compare_with:  # read before this run may overwrite the same file
+        with open(compare_with, encoding='utf-8') as handle:
+            previous = json.load(handle)
+    specs = [resolve_model(argument) for argument in models]
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names):
+        raise ValueError(f'two models would share a leaderboard row name: {names}')
+
+    result = dict(schema=SCHEMA, provenance=provenance(), profile=profile.to_dict(), dataset=None, input=None,
+                  machine=None, models=[])
+    if efficiency:
+        result['machine'] = dict(device=device_description(device), matmul=machine_matmul_flops(device))
+    dataset = None
+    if quality:
+        if not data_root:
+            raise ValueError('quality evaluation needs --data-root (an iHarmony4-layout dataset)')
+        dataset = build_dataset(data_root, resolution, subsets)
+        count = len(dataset) if max_images is None else min(max_images, len(dataset))
+        result['dataset'] = dict(data_root=osp.abspath(data_root), split='test', resolution=resolution,
+                                 subsets=list(dataset.metainfo['subsets']), num_images=count)
+    else:
+        result['dataset'] = dict(data_root=None, split=None, resolution=resolution, subsets=[], num_images=0)
+
+    batches = dict(count=0)
+
+    def run_quality(spec, model, label):
+        with Progress(TextColumn('{task.description}'), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task(label, total=result['dataset']['num_images'])
+
+            def advance(done):
+                progress.advance(task, done)
+                batches['count'] += 1
+                if interrupt_after_batches is not None and batches['count'] > interrupt_after_batches:
+                    raise KeyboardInterrupt('interrupted on request')
+
+            records = evaluate_quality(spec, dataset, profile, cache_dir, model=model, device=device,
+                                       batch_size=batch_size, num_workers=num_workers, max_images=max_images,
+                                       on_batch=advance)
+        return summarize(records, result['dataset']['subsets'])
+
+    if quality:
+        result['input'] = run_quality(None, None, INPUT_LABEL)
+    for spec in specs:
+        model = build_model(spec, device)
+        entry = dict(name=spec.name, config=osp.relpath(spec.config, REPO_ROOT), checkpoint=spec.checkpoint,
+                     checkpoint_sha256=spec.checkpoint_sha256, config_hash=spec.config_hash)
+        if quality:
+            entry['quality'] = run_quality(spec, model, spec.name)
+        if efficiency:
+            with console.status(f'measuring {spec.name}'):
+                entry['efficiency'] = measure_efficiency(
+                    model, device, flops_resolutions, latency_batches, resolution, warmup, repeats,
+                    result['machine']['matmul']['flops_per_s'])
+        result['models'].append(entry)
+        del model
+
+    files = write_outputs(result, out_dir)
+    if quality:
+        console.print(report.quality_table(result))
+    if efficiency:
+        console.print(report.efficiency_table(result))
+    if previous is not None:
+        result_deltas = report.compare(result, previous)
+        console.print(report.compare_table(result_deltas, compare_with))
+    console.print('wrote ' + ', '.join(files))
+    return result
+
+
+INPUT_LABEL = report.INPUT_ROW
+
+
+def write_outputs(result: dict, out_dir: str) -> list[str]:
+    files = [osp.join(out_dir, 'leaderboard.json')]
+    report.write_json(result, files[0])
+    if result.get('input') or any(model.get('quality') for model in result['models']):
+        files += report.write_csv(result, osp.join(out_dir, 'leaderboard.csv'))
+    markdown = osp.join(out_dir, 'leaderboard.md')
+    with open(markdown, 'w', encoding='utf-8') as handle:
+        handle.write(report.to_markdown(result))
+    files.append(markdown)
+    plot = report.write_plot(result, osp.join(out_dir, 'leaderboard.png'))
+    if plot:
+        files.append(plot)
+    return files
