@@ -24,6 +24,9 @@ def parse_args(argv=None):
     parser.add_argument('models', nargs='+', help='CONFIG[:CHECKPOINT] or config names')
     parser.add_argument('--data-root', help='iHarmony4-layout dataset root (its test split is used)')
     parser.add_argument('--subsets', nargs='+', help='subset folders to evaluate (default: all in the split)')
+    parser.add_argument('--references', help='RAHarmony4 JSONL (relative to --data-root) for reference-based models')
+    parser.add_argument('--reference-runs', type=int, default=5,
+                        help='with --references: seeded runs, each drawing one random reference per composite')
     parser.add_argument('--resolution', type=int, default=256, help='evaluation size (straight resize)')
     parser.add_argument('--profile', default='toolkit', choices=sorted(METRIC_PROFILES), help='metric profile')
     parser.add_argument('--out-dir', default='work_dirs/benchmark')
@@ -50,7 +53,7 @@ def main(argv=None):
                       num_workers=args.num_workers, quality=args.quality, efficiency=args.efficiency,
                       flops_resolutions=args.flops_resolutions, latency_batches=args.latency_batches,
                       warmup=args.warmup, repeats=args.repeats, max_images=args.max_images,
-                      compare_with=args.compare)
+                      compare_with=args.compare, references=args.references, reference_runs=args.reference_runs)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         sys.exit(f'error: {error}')
     except KeyboardInterrupt:

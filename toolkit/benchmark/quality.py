@@ -11,7 +11,7 @@ import torch
 from mmengine.dataset import pseudo_collate
 from torch.utils.data import DataLoader, Subset
 
-from toolkit.datasets import IHarmony4Dataset
+from toolkit.datasets import IHarmony4Dataset, RAHarmony4Dataset
 from toolkit.metrics import METRIC_NAMES, MetricProfile, compute_image_metrics, get_profile
 
 from .models import ModelSpec
@@ -23,16 +23,21 @@ def test_pipeline(resolution: int) -> list:
             dict(type='BinarizeMask', threshold=0.5), dict(type='PackHarmonizationInputs')]
 
 
-def build_dataset(data_root: str, resolution: int, subsets: Optional[Sequence[str]] = None,
-                  split: str = 'test') -> IHarmony4Dataset:
+def build_dataset(data_root: str, resolution: int, subsets: Optional[Sequence[str]] = None, split: str = 'test',
+                  references: Optional[str] = None, seed: int = 0):
+    """The iHarmony4 test split, or with ``references`` (a RAHarmony4 JSONL) one randomly drawn reference each."""
+    if references:
+        path = references if osp.isabs(references) else osp.join(data_root, references)
+        return RAHarmony4Dataset(data_root, path, pipeline=test_pipeline(resolution), reference_choice='random',
+                                 seed=seed, subsets=subsets)
     return IHarmony4Dataset(data_root, split=split, subsets=subsets, pipeline=test_pipeline(resolution))
 
 
-def cache_key(spec: Optional[ModelSpec], profile: MetricProfile, resolution: int, dataset: IHarmony4Dataset) -> str:
-    """Everything a per-image result depends on: model, checkpoint, profile, resolution, dataset root and split."""
+def cache_key(spec: Optional[ModelSpec], profile: MetricProfile, resolution: int, dataset) -> str:
+    """Everything a per-image result depends on: model, checkpoint, profile, resolution and the dataset's identity
+    (root and split, or reference list and seed)."""
     identity = dict(model=None if spec is None else [spec.config_hash, spec.checkpoint_sha256],
-                    profile=profile.to_dict(), resolution=resolution, data_root=osp.abspath(dataset.data_root),
-                    split=dataset.split)
+                    profile=profile.to_dict(), resolution=resolution, dataset=dataset.cache_identity())
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -50,13 +55,14 @@ def _read_cache(path: str) -> dict:
     return records
 
 
-def evaluate_quality(spec: Optional[ModelSpec], dataset: IHarmony4Dataset, profile, cache_dir: str,
+def evaluate_quality(spec: Optional[ModelSpec], dataset, profile, cache_dir: str, resolution: int,
                      model=None, device: str = 'cpu', batch_size: int = 8, num_workers: int = 0,
                      max_images: Optional[int] = None,
                      on_batch: Optional[Callable[[int], None]] = None) -> list[dict]:
     """Per-image metric records for one model (or, with ``spec=None``, for the input composite).
 
-    Records already in the cache (``<cache_dir>/<key>.jsonl``) are reused; new ones are appended
+    ``dataset`` is an :class:`IHarmony4Dataset` or a :class:`RAHarmony4Dataset` built with
+    :func:`test_pipeline` at ``resolution``. Records already in the cache (``<cache_dir>/<key>.jsonl``) are reused; new ones are appended
     after every batch, so an interrupted run resumes where it stopped.
 
     Args:
@@ -67,7 +73,6 @@ def evaluate_quality(spec: Optional[ModelSpec], dataset: IHarmony4Dataset, profi
         Records in dataset order: ``name``, ``subset``, ``fg_ratio`` and the metric values.
     """
     profile = get_profile(profile)
-    resolution = dataset.pipeline.transforms[1].scale[0]
     os.makedirs(cache_dir, exist_ok=True)
     cache_path = osp.join(cache_dir, f'{cache_key(spec, profile, resolution, dataset)}.jsonl')
     done = _read_cache(cache_path)

@@ -136,13 +136,19 @@ def to_markdown(result: dict) -> str:
              f'{", ".join(dataset["subsets"])}) at {dataset["resolution"]}×{dataset["resolution"]}, metric profile '
              f'`{profile["name"]}`. Overall rows pool every image.', '']
     rows = quality_rows(result)
+    spreads = {model['name']: model['quality_std'] for model in result['models'] if model.get('quality_std')}
+    if dataset.get('references'):
+        lines += [f'Reference-based evaluation: references from `{dataset["references"]}`, one drawn at random per '
+                  f'composite, mean ± std over {dataset["reference_runs"]} seeded runs.', '']
     if rows:
         lines += ['## Quality', '', '| model | N | ' + ' | '.join(METRIC_NAMES) + ' |',
                   '|---|---:|' + '---:|' * len(METRIC_NAMES)]
         for name, quality in rows:
             row = quality['subsets']['All']
-            lines.append(f'| {name} | {row["N"]} | ' + ' | '.join(_cell(row[m], FORMATS[m]) for m in METRIC_NAMES)
-                         + ' |')
+            spread = spreads.get(name, {}).get('subsets', {}).get('All', {})
+            cells = [_cell(row[m], FORMATS[m]) + (f' ± {FORMATS[m].format(spread[m])}' if m in spread else '')
+                     for m in METRIC_NAMES]
+            lines.append(f'| {name} | {row["N"]} | ' + ' | '.join(cells) + ' |')
         subsets = [s for s in rows[0][1]['subsets'] if s != 'All']
         lines += ['', '### Per subset (PSNR / MSE)', '', '| model | ' + ' | '.join(subsets) + ' | All |',
                   '|---|' + '---:|' * (len(subsets) + 1)]

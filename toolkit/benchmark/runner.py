@@ -52,6 +52,7 @@ def run_benchmark(models: Sequence[str], data_root: Optional[str], out_dir: str,
                   flops_resolutions: Sequence[int] = (256, 1024), latency_batches: Sequence[int] = (1, 8),
                   warmup: int = 3, repeats: int = 10, max_images: Optional[int] = None,
                   compare_with: Optional[str] = None, console: Optional[Console] = None,
+                  references: Optional[str] = None, reference_runs: int = 5,
                   interrupt_after_batches: Optional[int] = None) -> dict:
     """Run the leaderboard and write ``leaderboard.{json,csv,md,png}`` to ``out_dir``; returns the JSON dict.
 
@@ -59,6 +60,10 @@ def run_benchmark(models: Sequence[str], data_root: Optional[str], out_dir: str,
         models: ``CONFIG[:CHECKPOINT]`` or config names (see :func:`~toolkit.benchmark.models.resolve_model`).
         data_root: iHarmony4-layout root (required with ``quality``).
         cache_dir: per-image results (default ``<out_dir>/cache``); reused across runs and models.
+        references: a RAHarmony4 JSONL (relative to ``data_root`` or absolute): evaluate reference-based
+            models as the Raiha paper does, one reference drawn at random per composite, ``reference_runs``
+            seeded runs, mean (and std in ``quality_std``) over runs. Batches are of one image, since
+            composites may have no reference.
         interrupt_after_batches: raise ``KeyboardInterrupt`` after this many evaluated batches (tests
             use it to check that a resumed run reproduces an uninterrupted one).
     """
@@ -85,16 +90,23 @@ def run_benchmark(models: Sequence[str], data_root: Optional[str], out_dir: str,
     if quality:
         if not data_root:
             raise ValueError('quality evaluation needs --data-root (an iHarmony4-layout dataset)')
-        dataset = build_dataset(data_root, resolution, subsets)
+        seeds = range(reference_runs) if references else [0]
+        datasets = [build_dataset(data_root, resolution, subsets, references=references, seed=seed)
+                    for seed in seeds]
+        dataset = datasets[0]
         count = len(dataset) if max_images is None else min(max_images, len(dataset))
         result['dataset'] = dict(data_root=osp.abspath(data_root), split='test', resolution=resolution,
                                  subsets=list(dataset.metainfo['subsets']), num_images=count)
+        if references:
+            result['dataset'].update(references=references, reference_runs=reference_runs,
+                                     reference_choice='random, one per composite, seeds 0..N-1')
+            batch_size = 1
     else:
         result['dataset'] = dict(data_root=None, split=None, resolution=resolution, subsets=[], num_images=0)
 
     batches = dict(count=0)
 
-    def run_quality(spec, model, label):
+    def run_quality(spec, model, label, dataset):
         with Progress(TextColumn('{task.description}'), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=console, transient=True) as progress:
             task = progress.add_task(label, total=result['dataset']['num_images'])
@@ -105,19 +117,26 @@ def run_benchmark(models: Sequence[str], data_root: Optional[str], out_dir: str,
                 if interrupt_after_batches is not None and batches['count'] > interrupt_after_batches:
                     raise KeyboardInterrupt('interrupted on request')
 
-            records = evaluate_quality(spec, dataset, profile, cache_dir, model=model, device=device,
+            records = evaluate_quality(spec, dataset, profile, cache_dir, resolution, model=model, device=device,
                                        batch_size=batch_size, num_workers=num_workers, max_images=max_images,
                                        on_batch=advance)
         return summarize(records, result['dataset']['subsets'])
 
+    def run_quality_over_seeds(spec, model):
+        summaries = [run_quality(spec, model, spec.name if len(datasets) == 1 else f'{spec.name} (run {seed + 1})',
+                                 data) for seed, data in enumerate(datasets)]
+        return mean_and_std(summaries)
+
     if quality:
-        result['input'] = run_quality(None, None, INPUT_LABEL)
+        result['input'] = run_quality(None, None, INPUT_LABEL, datasets[0])
     for spec in specs:
         model = build_model(spec, device)
         entry = dict(name=spec.name, config=osp.relpath(spec.config, REPO_ROOT), checkpoint=spec.checkpoint,
                      checkpoint_sha256=spec.checkpoint_sha256, config_hash=spec.config_hash)
         if quality:
-            entry['quality'] = run_quality(spec, model, spec.name)
+            entry['quality'], spread = run_quality_over_seeds(spec, model)
+            if spread is not None:
+                entry['quality_std'] = spread
         if efficiency:
             with console.status(f'measuring {spec.name}'):
                 entry['efficiency'] = measure_efficiency(
@@ -139,6 +158,23 @@ def run_benchmark(models: Sequence[str], data_root: Optional[str], out_dir: str,
 
 
 INPUT_LABEL = report.INPUT_ROW
+
+
+def mean_and_std(summaries: list[dict]) -> tuple[dict, Optional[dict]]:
+    """Element-wise mean (and population std when there are several) of :func:`summarize` results."""
+    if len(summaries) == 1:
+        return summaries[0], None
+    mean, std = json.loads(json.dumps(summaries[0])), json.loads(json.dumps(summaries[0]))
+    for group in ('subsets', 'fg_bins'):
+        for row_name, row in summaries[0][group].items():
+            for key in row:
+                if key == 'N':
+                    continue
+                values = [summary[group][row_name][key] for summary in summaries]
+                average = sum(values) / len(values)
+                mean[group][row_name][key] = average
+                std[group][row_name][key] = (sum((v - average) ** 2 for v in values) / len(values)) ** 0.5
+    return mean, std
 
 
 def write_outputs(result: dict, out_dir: str) -> list[str]:

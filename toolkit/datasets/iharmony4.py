@@ -82,6 +82,10 @@ class IHarmony4Dataset(BaseDataset):
             super().__init__(ann_file=ann_file, data_root=data_root, pipeline=pipeline,
                              test_mode=(split == 'test') if test_mode is None else test_mode, **kwargs)
 
+    def cache_identity(self) -> dict:
+        """What a per-image result depends on besides the model (for result caches)."""
+        return dict(kind='iharmony4', data_root=osp.abspath(self.data_root), split=self.split)
+
     # -- split files -----------------------------------------------------------------------------
     def _entries_from_ihd(self, path: str) -> list[tuple[str, str]]:
         entries = []
