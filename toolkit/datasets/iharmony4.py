@@ -13,6 +13,7 @@ underscores (``d21901-20130410-181833_1_9.jpg`` → real ``d21901-20130410-18183
 """
 from __future__ import annotations
 
+import os
 import os.path as osp
 from typing import Optional, Sequence
 
@@ -98,8 +99,12 @@ class IHarmony4Dataset(BaseDataset):
         return entries
 
     def _entries_from_subset_files(self, root: str) -> list[tuple[str, str]]:
+        # any folder holding <Sub>/<Sub>_<split>.txt is a subset (iHarmony4's four first, in their usual order)
+        folders = sorted(os.listdir(root), key=lambda name: (name not in IHARMONY4_SUBSETS,
+                                                             IHARMONY4_SUBSETS.index(name)
+                                                             if name in IHARMONY4_SUBSETS else 0, name))
         subsets = self.subsets or tuple(
-            name for name in IHARMONY4_SUBSETS if osp.isfile(osp.join(root, name, f'{name}_{self.split}.txt')))
+            name for name in folders if osp.isfile(osp.join(root, name, f'{name}_{self.split}.txt')))
         if not subsets:
             raise HarmonizationDataError(
                 f'{root}: no split file found: expected {osp.join(root, f"IHD_{self.split}.txt")} or '
