@@ -1,0 +1,201 @@
+"""Pretrained weights from the Hugging Face Hub: pinned, verified, never unpickled.
+
+* Every released file is named by repo id, a **commit hash** revision (never a branch), a filename,
+  its sha256 and its size (the model-zoo index holds these; see ``model-index.yml``).
+* :func:`download_weights` uses ``huggingface_hub`` (its cache, ``HF_HUB_CACHE``, ``HF_HUB_OFFLINE``,
+  ``local_files_only``, resumable downloads), then checks the sha256 before anything reads the file.
+* :func:`load_state_dict_file` reads ``.safetensors`` (tensors only) or, for legacy files, ``.pth``
+  with ``torch.load(weights_only=True)``. Nothing downloaded is ever unpickled beyond tensors.
+* :func:`load_weights` is strict: it lists every missing and unexpected key and shape mismatch.
+* ``load_from = 'hf://org/repo@<commit>/model.safetensors'`` works in any config (an MMEngine
+  ``CheckpointLoader`` scheme registered on import).
+
+Errors are :class:`HubError` with a message that says which file and what to do.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import os.path as osp
+import re
+from dataclasses import asdict, dataclass
+from typing import Mapping, Optional
+
+import torch
+from mmengine.runner.checkpoint import CheckpointLoader
+
+COMMIT_HASH = re.compile(r'^[0-9a-f]{40}$')
+HF_URI = re.compile(r'^hf://(?P<repo>[^/@]+/[^/@]+)@(?P<revision>[^/]+)/(?P<filename>.+)$')
+
+
+class HubError(RuntimeError):
+    """A download, verification or loading problem, with the file and the remedy in the message."""
+
+
+class WeightsMismatchError(HubError):
+    """A state dict that does not fit the model (missing/unexpected keys, shape mismatches)."""
+
+
+@dataclass(frozen=True)
+class HubWeights:
+    """One released weights file on the Hub."""
+    repo_id: str
+    revision: str
+    filename: str
+    sha256: Optional[str] = None
+    size: Optional[int] = None
+
+    def __post_init__(self):
+        if not COMMIT_HASH.match(self.revision):
+            raise HubError(f'{self.repo_id}/{self.filename}: revision {self.revision!r} is not a 40-character commit '
+                           'hash; released weights are pinned to a commit, never a branch or tag')
+        if self.sha256 is not None and not re.fullmatch(r'[0-9a-f]{64}', self.sha256):
+            raise HubError(f'{self.repo_id}/{self.filename}: sha256 {self.sha256!r} is not a hex digest')
+
+    @property
+    def uri(self) -> str:
+        return f'hf://{self.repo_id}@{self.revision}/{self.filename}'
+
+    def to_dict(self) -> dict:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_uri(cls, uri: str, sha256: Optional[str] = None, size: Optional[int] = None) -> 'HubWeights':
+        match = HF_URI.match(uri)
+        if not match:
+            raise HubError(f'{uri}: expected hf://<org>/<repo>@<commit hash>/<file>')
+        return cls(match['repo'], match['revision'], match['filename'], sha256, size)
+
+
+def file_sha256(path: str, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as handle:
+        for block in iter(lambda: handle.read(chunk), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _cache_description(cache_dir: Optional[str]) -> str:
+    from huggingface_hub import constants
+    return cache_dir or constants.HF_HUB_CACHE
+
+
+def download_weights(weights: HubWeights, cache_dir: Optional[str] = None,
+                     local_files_only: Optional[bool] = None) -> str:
+    """Download (or find in the cache) a released file and verify its sha256; returns the local path.
+
+    Args:
+        cache_dir: the huggingface_hub cache (default ``HF_HUB_CACHE``).
+        local_files_only: never touch the network (``HF_HUB_OFFLINE=1`` implies it).
+
+    Raises:
+        HubError: offline with the file not cached, repository/revision/file not found, network
+            failure, or a checksum mismatch (the bad blob is deleted so the next call downloads again).
+    """
+    from huggingface_hub import constants, hf_hub_download
+    from huggingface_hub.errors import (EntryNotFoundError, LocalEntryNotFoundError, OfflineModeIsEnabled,
+                                        RepositoryNotFoundError, RevisionNotFoundError)
+    offline = constants.is_offline_mode() if local_files_only is None else local_files_only
+    name = f'{weights.repo_id}@{weights.revision[:12]}/{weights.filename}'
+    try:
+        path = hf_hub_download(weights.repo_id, weights.filename, revision=weights.revision, cache_dir=cache_dir,
+                               local_files_only=offline)
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled) as error:
+        raise HubError(
+            f'{name} is not in the local cache ({_cache_description(cache_dir)}) and downloads are off '
+            f'(offline mode or no connection). Download it on a connected machine with `harmony download <model>` '
+            f'or `huggingface-cli download {weights.repo_id} {weights.filename} --revision {weights.revision}`, '
+            f'then copy the cache folder or point HF_HUB_CACHE at it.') from error
+    except RevisionNotFoundError as error:
+        raise HubError(f'{name}: revision {weights.revision} does not exist in {weights.repo_id} '
+                       '(the model-zoo entry is wrong or the commit was removed)') from error
+    except RepositoryNotFoundError as error:
+        raise HubError(f'{name}: repository {weights.repo_id} not found (or private: log in with '
+                       '`huggingface-cli login`)') from error
+    except EntryNotFoundError as error:
+        raise HubError(f'{name}: no file {weights.filename} at revision {weights.revision}') from error
+    except OSError as error:  # connection errors, timeouts
+        raise HubError(f'{name}: download failed ({type(error).__name__}: {error}); run again to resume') from error
+    if weights.size is not None and osp.getsize(path) != weights.size:
+        _discard(path)
+        raise HubError(f'{name}: size {osp.getsize(path)} bytes, expected {weights.size}; the cached blob was deleted, '
+                       'run again to download it afresh')
+    if weights.sha256 is not None:
+        actual = file_sha256(path)
+        if actual != weights.sha256:
+            _discard(path)
+            raise HubError(f'{name}: sha256 {actual} does not match the expected {weights.sha256}; the corrupt '
+                           'cached blob was deleted, run again to download it afresh')
+    return path
+
+
+def _discard(path: str) -> None:
+    """Remove a cached file: the blob behind the snapshot symlink, and the link."""
+    blob = osp.realpath(path)
+    for target in {blob, path}:
+        try:
+            os.remove(target)
+        except FileNotFoundError:
+            pass
+
+
+def load_state_dict_file(path: str, map_location='cpu') -> dict:
+    """A state dict from ``.safetensors`` (preferred) or a plain ``.pth`` (``weights_only=True``)."""
+    if path.endswith('.safetensors'):
+        from safetensors.torch import load_file
+        try:
+            return load_file(path, device=map_location if isinstance(map_location, str) else 'cpu')
+        except Exception as error:
+            raise HubError(f'{path}: not a readable safetensors file ({error})') from error
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:
+        raise HubError(f'{path}: cannot be read with torch.load(weights_only=True): {error}') from error
+    if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
+        state = state['state_dict']
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise HubError(f'{path}: expected a state dict of tensors')
+    return state
+
+
+def check_state_dict(model: torch.nn.Module, state_dict: Mapping[str, torch.Tensor], source: str) -> None:
+    """Raise :class:`WeightsMismatchError` listing missing/unexpected keys and shape mismatches."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    mismatched = [f'{key}: file {tuple(state_dict[key].shape)} vs model {tuple(expected[key].shape)}'
+                  for key in sorted(set(expected) & set(state_dict))
+                  if tuple(state_dict[key].shape) != tuple(expected[key].shape)]
+    if missing or unexpected or mismatched:
+        lines = [f'{source} does not fit {type(model).__name__}:']
+        if missing:
+            lines.append(f'  missing keys ({len(missing)}): ' + ', '.join(missing[:20]) + (' …' if len(missing) > 20 else ''))
+        if unexpected:
+            lines.append(f'  unexpected keys ({len(unexpected)}): ' + ', '.join(unexpected[:20])
+                         + (' …' if len(unexpected) > 20 else ''))
+        if mismatched:
+            lines.append(f'  shape mismatches ({len(mismatched)}): ' + '; '.join(mismatched[:20]))
+        raise WeightsMismatchError('\n'.join(lines))
+
+
+def load_weights(model: torch.nn.Module, path: str) -> torch.nn.Module:
+    """Strictly load a weights file into ``model`` (see :func:`check_state_dict`)."""
+    state_dict = load_state_dict_file(path)
+    check_state_dict(model, state_dict, path)
+    model.load_state_dict(state_dict, strict=True)
+    return model
+
+
+def _expected_checksum(weights: HubWeights) -> HubWeights:
+    """Fill sha256/size from the model-zoo index when it lists this exact file."""
+    if weights.sha256:
+        return weights
+    from toolkit.zoo import find_weights
+    return find_weights(weights.repo_id, weights.revision, weights.filename) or weights
+
+
+@CheckpointLoader.register_scheme(prefixes='hf://', force=True)
+def load_from_hub(filename: str, map_location=None) -> dict:
+    """MMEngine scheme ``hf://org/repo@<commit>/file``: download, verify (when the zoo lists the file), load safely."""
+    weights = _expected_checksum(HubWeights.from_uri(filename))
+    return load_state_dict_file(download_weights(weights), map_location=map_location or 'cpu')
