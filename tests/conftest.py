@@ -3,12 +3,24 @@ import os
 import sys
 import tempfile
 
+import socket  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+# the fake hub (tests/fake_hub.py) will listen here; huggingface_hub reads HF_ENDPOINT once, at import
+FAKE_HUB_PORT = _free_port()
 _HUB_CACHE = tempfile.mkdtemp(prefix='harmonyzoo-hf-cache-')
-os.environ.setdefault('HF_HUB_DISABLE_TELEMETRY', '1')
-os.environ['HF_HUB_OFFLINE'] = '1'
-os.environ['HF_ENDPOINT'] = 'http://127.0.0.1:9'  # nothing listens there: a stray download fails fast
+os.environ['HF_HUB_DISABLE_TELEMETRY'] = '1'
+os.environ['HF_HUB_OFFLINE'] = '1'  # tests that talk to the fake hub switch this off for themselves
+os.environ['HF_ENDPOINT'] = f'http://127.0.0.1:{FAKE_HUB_PORT}'
 os.environ['HF_HUB_CACHE'] = _HUB_CACHE
 os.environ['HF_HOME'] = _HUB_CACHE
+os.environ.pop('HF_TOKEN', None)
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 sys.path.insert(0, REPO_ROOT)
@@ -27,6 +39,28 @@ SHARED_DATA = os.path.abspath(os.path.join(REPO_ROOT, '..', 'shared', 'data'))
 @pytest.fixture(scope='session')
 def samples_root():
     return SAMPLES_ROOT
+
+
+@pytest.fixture(scope='session')
+def fake_hub_server():
+    from tests.fake_hub import FakeHub
+    hub = FakeHub(port=FAKE_HUB_PORT).start()
+    yield hub
+    hub.stop()
+
+
+@pytest.fixture
+def fake_hub(fake_hub_server, tmp_path, monkeypatch):
+    """The fake hub, online, with an empty per-test cache (HF_HUB_CACHE)."""
+    from huggingface_hub import constants
+    assert constants.ENDPOINT == fake_hub_server.endpoint  # never the real hub
+    cache = str(tmp_path / 'hf-cache')
+    monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', False)
+    monkeypatch.setattr(constants, 'HF_HUB_CACHE', cache)
+    fake_hub_server.requests.clear()
+    fake_hub_server.cut_next_download = False
+    fake_hub_server.cache_dir = cache
+    return fake_hub_server
 
 
 @pytest.fixture(scope='session', autouse=True)

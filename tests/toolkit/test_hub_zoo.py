@@ -1,0 +1,190 @@
+"""Hub client, model zoo, publish and the hf:// scheme, against the fake hub on 127.0.0.1."""
+import os
+import pickle
+
+import pytest
+import torch
+import yaml
+from mmengine.runner.checkpoint import CheckpointLoader
+from safetensors.torch import save
+
+from toolkit import zoo
+from toolkit.hub import HubError, HubWeights, WeightsMismatchError, download_weights, file_sha256, load_state_dict_file
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+TINY_CONFIG = os.path.join(REPO_ROOT, 'configs', 'unet', 'unet-tiny_identity_adam-20i_samples-64.py')
+REPO = 'harmonyzoo-test/unet-tiny'
+
+
+def tiny_state_dict(seed=0):
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from toolkit.registry import MODELS
+    torch.manual_seed(seed)
+    with DefaultScope.overwrite_default_scope('toolkit'):
+        model = MODELS.build(Config.fromfile(TINY_CONFIG).model)
+    return {key: value.contiguous() for key, value in model.state_dict().items()}
+
+
+@pytest.fixture
+def published(fake_hub, tmp_path, monkeypatch):
+    """Tiny UNet weights on the fake hub and a model index that lists them."""
+    data = save(tiny_state_dict())
+    sha = fake_hub.add_commit(REPO, {'model.safetensors': data, 'README.md': b'# tiny'})
+    weights = dict(repo_id=REPO, revision=sha, filename='model.safetensors',
+                   sha256=__import__('hashlib').sha256(data).hexdigest(), size=len(data))
+    index = tmp_path / 'model-index.yml'
+    index.write_text(yaml.safe_dump({'Collections': [{'Name': 'UNet'}], 'Models': [
+        {'Name': 'unet-tiny-test', 'In Collection': 'UNet', 'Config': TINY_CONFIG, 'Weights': weights},
+        {'Name': 'reinhard-lab', 'Config': os.path.join(REPO_ROOT, 'configs', 'baselines',
+                                                        'reinhard-lab_iharmony4-256.py'), 'Weights': None}]}))
+    monkeypatch.setenv(zoo.INDEX_ENV, str(index))
+    return HubWeights(**weights)
+
+
+def test_download_verify_and_reuse_cache(published, fake_hub, monkeypatch):
+    path = download_weights(published)
+    assert file_sha256(path) == published.sha256
+    assert any(method == 'GET' and f'/resolve/{published.revision}/model.safetensors' in url
+               for method, url, _ in fake_hub.requests)
+    # cached: works offline without a single request
+    fake_hub.requests.clear()
+    from huggingface_hub import constants
+    monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
+    assert download_weights(published) == path and not fake_hub.requests
+
+
+def test_offline_with_empty_cache_says_what_to_do(published, monkeypatch):
+    from huggingface_hub import constants
+    monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
+    with pytest.raises(HubError, match=r'model.safetensors is not in the local cache .*harmony download'):
+        download_weights(published)
+
+
+def test_missing_revision_repo_and_file(published):
+    with pytest.raises(HubError, match='revision 0{40} does not exist'):
+        download_weights(HubWeights(REPO, '0' * 40, 'model.safetensors'))
+    with pytest.raises(HubError, match='repository nobody/nothing not found'):
+        download_weights(HubWeights('nobody/nothing', published.revision, 'model.safetensors'))
+    with pytest.raises(HubError, match='no file other.bin'):
+        download_weights(HubWeights(REPO, published.revision, 'other.bin'))
+
+
+def test_branches_are_refused():
+    with pytest.raises(HubError, match='not a 40-character commit hash'):
+        HubWeights(REPO, 'main', 'model.safetensors')
+
+
+def test_checksum_mismatch_deletes_the_blob(published):
+    wrong = HubWeights(published.repo_id, published.revision, published.filename, sha256='0' * 64)
+    with pytest.raises(HubError, match='does not match the expected 0{64}; the corrupt cached blob was deleted'):
+        download_weights(wrong)
+    # the next call downloads afresh and verifies
+    path = download_weights(published)
+    assert file_sha256(path) == published.sha256
+
+
+def test_interrupted_download_resumes(published, fake_hub, monkeypatch):
+    from huggingface_hub import constants
+    # huggingface_hub writes in 10 MB chunks; use small ones so the cut leaves a partial file to resume
+    monkeypatch.setattr(constants, 'DOWNLOAD_CHUNK_SIZE', 16 * 1024)
+    fake_hub.cut_next_download = True
+    path = download_weights(published)
+    assert file_sha256(path) == published.sha256
+    ranged = [headers for method, _, headers in fake_hub.requests
+              if method == 'GET' and any(key.lower() == 'range' for key in headers)]
+    assert ranged, 'the second request should ask for the missing bytes only'
+    start = int(next(v for k, v in ranged[0].items() if k.lower() == 'range').split('=')[1].rstrip('-'))
+    assert 0 < start <= published.size // 2
+
+
+def test_get_model_loads_released_weights(published):
+    model = zoo.get_model('unet-tiny-test', pretrained=True)
+    expected = tiny_state_dict()
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, expected[key]), key
+    assert zoo.is_cached('unet-tiny-test')
+    assert zoo.list_models('unet*') == ['unet-tiny-test']
+    with pytest.raises(KeyError, match="unknown model 'unet-tiny-tset'; did you mean unet-tiny-test"):
+        zoo.get_model_info('unet-tiny-tset')
+
+
+def test_wrong_keys_are_listed(fake_hub, published, tmp_path, monkeypatch):
+    state = tiny_state_dict()
+    state.pop('backbone.head.bias')
+    state['extra.weight'] = torch.zeros(1)
+    data = save(state)
+    sha = fake_hub.add_commit(REPO, {'model.safetensors': data})
+    weights = HubWeights(REPO, sha, 'model.safetensors', __import__('hashlib').sha256(data).hexdigest(), len(data))
+    from toolkit.hub import load_weights
+    model = zoo.get_model('unet-tiny-test', pretrained=False)
+    with pytest.raises(WeightsMismatchError, match=r'missing keys \(1\): backbone.head.bias[\s\S]*unexpected keys '
+                                                   r'\(1\): extra.weight'):
+        load_weights(model, download_weights(weights))
+
+
+def test_hf_uri_in_configs(published):
+    uri = published.uri
+    assert uri == f'hf://{REPO}@{published.revision}/model.safetensors'
+    state = CheckpointLoader.load_checkpoint(uri, map_location='cpu')
+    assert set(state) == set(tiny_state_dict())
+
+
+def test_pickles_are_never_loaded(tmp_path):
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, ('echo pwned',))
+
+    path = tmp_path / 'weights.pth'
+    path.write_bytes(pickle.dumps({'w': Exploit()}, protocol=2))
+    with pytest.raises(HubError, match=r'weights.pth: cannot be read with torch.load\(weights_only=True\)'):
+        load_state_dict_file(str(path))
+
+
+def test_fake_hub_revision_and_tree_apis(published):
+    from huggingface_hub import HfApi
+    info = HfApi().model_info(REPO, revision=published.revision)
+    assert info.sha == published.revision and {s.rfilename for s in info.siblings} == {'model.safetensors',
+                                                                                       'README.md'}
+    files = {item.path for item in HfApi().list_repo_tree(REPO, revision=published.revision)}
+    assert files == {'model.safetensors', 'README.md'}
+
+
+def test_publish_dry_run_then_download(fake_hub, tmp_path, monkeypatch):
+    from toolkit.publish import export_for_hub, metafile_entry
+    checkpoint = tmp_path / 'iter_20.pth'
+    torch.save({'state_dict': tiny_state_dict(seed=3), 'meta': {'iter': 20}}, checkpoint)
+    results = os.path.join(REPO_ROOT, 'tests', 'toolkit', 'data', 'report.json')
+    export = export_for_hub(TINY_CONFIG, str(checkpoint), str(tmp_path / 'export'), name='unet-tiny-pub',
+                            results_json=results if os.path.isfile(results) else None)
+    folder = tmp_path / 'export'
+    assert {p.name for p in folder.iterdir()} == {'model.safetensors', 'config.py', 'README.md'}
+    card = (folder / 'README.md').read_text()
+    assert 'library_name: harmonyzoo' in card and '## Licence' in card and '## Citation' in card
+    # what the upload would publish, served by the fake hub, then used through a pasted metafile entry
+    sha = fake_hub.add_commit('harmonyzoo-test/published', {
+        name: (folder / name).read_bytes() for name in ('model.safetensors', 'config.py', 'README.md')})
+    entry = yaml.safe_load(metafile_entry(export, TINY_CONFIG, 'harmonyzoo-test/published', sha))[0]
+    entry['Config'] = TINY_CONFIG
+    index = tmp_path / 'index.yml'
+    index.write_text(yaml.safe_dump({'Models': [entry]}))
+    monkeypatch.setenv(zoo.INDEX_ENV, str(index))
+    model = zoo.get_model('unet-tiny-pub')
+    assert torch.equal(model.state_dict()['backbone.head.weight'], tiny_state_dict(seed=3)['backbone.head.weight'])
+
+
+def test_publish_upload_calls_the_hub_api(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    from toolkit.publish import upload
+    calls = []
+
+    class Commit:
+        oid = 'a' * 40
+
+    monkeypatch.setattr(huggingface_hub.HfApi, 'create_repo', lambda self, repo_id, exist_ok: calls.append(repo_id))
+    monkeypatch.setattr(huggingface_hub.HfApi, 'upload_folder',
+                        lambda self, folder_path, repo_id, commit_message: calls.append(folder_path) or Commit())
+    assert upload(str(tmp_path), 'org/name') == 'a' * 40
+    assert calls == ['org/name', str(tmp_path)]

@@ -1,0 +1,130 @@
+"""Export a trained checkpoint in the Hub layout (``model.safetensors``, ``config.py``, ``README.md``) and upload it."""
+from __future__ import annotations
+
+import json
+import os
+import os.path as osp
+from typing import Optional
+
+import yaml
+
+from .hub import check_state_dict, file_sha256, load_state_dict_file
+
+CARD_TEMPLATE = """---
+library_name: harmonyzoo
+license: {license}
+tags:
+  - image-harmonization
+  - harmonyzoo
+datasets:
+  - {training_data}
+---
+
+# {name}
+
+Image-harmonization model for [HarmonyZoo](https://github.com/) (config `config.py`, weights
+`model.safetensors`: tensors only, loadable with `weights_only` safety).
+
+```python
+from toolkit.apis import Harmonizer
+harmonizer = Harmonizer.from_pretrained('{name}')            # after adding the metafile entry below
+out = harmonizer.harmonize('composite.jpg', 'mask.png')      # full resolution, background untouched
+```
+
+## Results
+
+{results}
+
+## Training data
+
+{training_data}
+
+## Licence
+
+{license}
+
+## Citation
+
+{citation}
+"""
+
+
+def _results_markdown(results_json: Optional[str]) -> tuple[str, list]:
+    if not results_json:
+        return 'No evaluation attached (pass `--results` with a `tools/test.py --out` or leaderboard JSON).', []
+    with open(results_json, encoding='utf-8') as handle:
+        report = json.load(handle)
+    if 'models' in report:  # a leaderboard.json: take the first model
+        quality, profile = report['models'][0]['quality'], report['profile']
+    else:  # a tools/test.py report
+        quality, profile = report['model'], report['profile']
+    names = ('MSE', 'fMSE', 'PSNR', 'fPSNR', 'SSIM', 'fSSIM')
+    lines = ['| subset | N | ' + ' | '.join(names) + ' |', '|---|---:|' + '---:|' * len(names)]
+    entries = []
+    for subset, row in quality['subsets'].items():
+        lines.append(f'| {subset} | {row["N"]} | ' + ' | '.join(f'{row[n]:.4f}' if 'SSIM' in n else f'{row[n]:.2f}'
+                                                                for n in names) + ' |')
+        entries.append({'Task': 'Image Harmonization', 'Subset': subset, 'Metric Profile': profile['name'],
+                        'Metrics': {n: round(float(row[n]), 4) for n in names}})
+    lines += ['', f'Metric profile `{profile["name"]}`: {profile["definition"]}']
+    return '\n'.join(lines), entries
+
+
+def export_for_hub(config: str, checkpoint: str, out_dir: str, name: Optional[str] = None,
+                   results_json: Optional[str] = None, license: str = 'apache-2.0',
+                   training_data: str = 'iHarmony4', citation: str = 'Please cite the method\'s paper.') -> dict:
+    """Write ``model.safetensors``, ``config.py`` and ``README.md`` (model card) into ``out_dir``.
+
+    The checkpoint's weights are checked strictly against the model the config builds.
+
+    Returns:
+        ``dict(name, folder, filename, sha256, size, results)`` for the metafile entry.
+    """
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from safetensors.torch import save_file
+
+    from toolkit.registry import MODELS
+    from toolkit.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    name = name or osp.splitext(osp.basename(config))[0]
+    cfg = Config.fromfile(config)
+    with DefaultScope.overwrite_default_scope('toolkit'):
+        model = MODELS.build(cfg.model)
+    if checkpoint.endswith('.safetensors'):
+        state_dict = load_state_dict_file(checkpoint)
+    else:
+        from toolkit.checkpoint import safe_torch_load
+        state = safe_torch_load(checkpoint, map_location='cpu')
+        state_dict = state.get('state_dict', state) if isinstance(state, dict) else state
+    check_state_dict(model, state_dict, checkpoint)
+    os.makedirs(out_dir, exist_ok=True)
+    weights_path = osp.join(out_dir, 'model.safetensors')
+    save_file({key: value.detach().contiguous() for key, value in state_dict.items()}, weights_path,
+              metadata={'format': 'pt', 'harmonyzoo_model': name})
+    cfg.dump(osp.join(out_dir, 'config.py'))  # inheritance resolved: one self-contained file
+    results_md, results = _results_markdown(results_json)
+    with open(osp.join(out_dir, 'README.md'), 'w', encoding='utf-8') as handle:
+        handle.write(CARD_TEMPLATE.format(name=name, license=license, training_data=training_data,
+                                          results=results_md, citation=citation))
+    return dict(name=name, folder=out_dir, filename='model.safetensors', sha256=file_sha256(weights_path),
+                size=osp.getsize(weights_path), results=results)
+
+
+def upload(folder: str, repo_id: str, message: str = 'Upload HarmonyZoo model') -> str:
+    """Create the repo if needed and upload the folder; returns the commit hash to pin in the metafile."""
+    from huggingface_hub import HfApi
+    api = HfApi()
+    api.create_repo(repo_id, exist_ok=True)
+    commit = api.upload_folder(folder_path=folder, repo_id=repo_id, commit_message=message)
+    return commit.oid
+
+
+def metafile_entry(export: dict, config: str, repo_id: str, revision: Optional[str],
+                   collection: Optional[str] = None) -> str:
+    """The YAML block to paste into ``configs/<method>/metafile.yml`` under ``Models:``."""
+    entry = {'Name': export['name'], 'In Collection': collection or export['name'].split('_')[0],
+             'Config': osp.relpath(config), 'Results': export['results'] or None,
+             'Weights': {'repo_id': repo_id, 'revision': revision or '<commit hash printed by the upload>',
+                         'filename': export['filename'], 'sha256': export['sha256'], 'size': export['size']}}
+    return yaml.safe_dump([entry], sort_keys=False, allow_unicode=True)
