@@ -1,0 +1,148 @@
+"""Harmonizer inference API and the `harmony` CLI (offline, and with weights cached from the fake hub)."""
+import os
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from toolkit.apis import Harmonizer
+from toolkit.apis.full_res_eval import compare_full_res
+from toolkit.cli import main as harmony
+from toolkit.datasets import HarmonizationDataError, read_image, read_mask
+
+from .test_hub_zoo import published  # noqa: F401  (fixture: tiny UNet weights on the fake hub)
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+SAMPLES = os.path.join(REPO_ROOT, 'data', 'samples')
+INR_COMPOSITE = os.path.join(SAMPLES, 'INR', 'composite_images', 'inr_demo2k_1_1.jpg')
+INR_MASK = os.path.join(SAMPLES, 'INR', 'masks', 'inr_demo2k_1.png')  # JPEG-sourced: soft
+
+
+@pytest.fixture(scope='module')
+def reinhard():
+    return Harmonizer.from_pretrained('reinhard-lab', device='cpu')
+
+
+def _scene(height=300, width=500):
+    image = np.zeros((height, width, 3), np.uint8)
+    image[:, : width // 2] = (30, 60, 200)
+    image[:, width // 2:] = (200, 120, 40)
+    mask = np.zeros((height, width), np.uint8)
+    mask[height // 3: 2 * height // 3, int(0.6 * width): int(0.84 * width)] = 255
+    return image, mask
+
+
+def test_any_size_in_and_out_background_untouched(reinhard):
+    composite, mask = read_image(INR_COMPOSITE), read_mask(INR_MASK)
+    assert ((mask > 0) & (mask < 1)).any()  # a soft mask
+    for full_res in (True, False):
+        out = reinhard.harmonize(INR_COMPOSITE, INR_MASK, full_res=full_res)
+        assert out.shape == composite.shape and out.dtype == np.uint8
+        np.testing.assert_array_equal(out[mask == 0], composite[mask == 0])
+        assert np.abs(out[mask > 0.5].astype(int) - composite[mask > 0.5]).mean() > 5
+
+
+def test_input_forms(reinhard, tmp_path):
+    image, mask = _scene()
+    reference = reinhard.harmonize(image, mask)
+    # PIL inputs, RGBA with opaque alpha, 3-channel mask, boolean mask, float image
+    rgba = np.concatenate([image, np.full(image.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    assert np.array_equal(reinhard.harmonize(Image.fromarray(rgba, 'RGBA'), Image.fromarray(mask)), reference)
+    assert np.array_equal(reinhard.harmonize(image, np.repeat(mask[..., None], 3, 2)), reference)
+    assert np.array_equal(reinhard.harmonize(image.astype(np.float32) / 255, mask > 0), reference)
+    # a 16-bit PNG on disk reads as the same 8-bit image
+    cv2.imwrite(str(tmp_path / 'deep.png'), cv2.cvtColor(image, cv2.COLOR_RGB2BGR).astype(np.uint16) * 257)
+    cv2.imwrite(str(tmp_path / 'mask.png'), mask)
+    assert np.array_equal(reinhard.harmonize(str(tmp_path / 'deep.png'), str(tmp_path / 'mask.png')), reference)
+    # grayscale composites are replicated to RGB
+    gray = reinhard.harmonize(image[..., 0], mask)
+    assert gray.shape == image.shape
+    # batched lists keep order and sizes
+    small_image, small_mask = _scene(120, 160)
+    outputs = reinhard.harmonize([image, small_image], [mask, small_mask])
+    assert [o.shape for o in outputs] == [image.shape, small_image.shape]
+    assert np.array_equal(outputs[0], reference)
+
+
+def test_exif_orientation_of_files(reinhard, tmp_path):
+    image, mask = _scene(200, 320)
+    rotated = np.ascontiguousarray(np.rot90(image, 1))  # stored rotated, tagged to be turned back
+    pil = Image.fromarray(rotated)
+    exif = pil.getexif()
+    exif[0x0112] = 6  # rotate 90° clockwise when displayed
+    pil.save(tmp_path / 'photo.jpg', exif=exif, quality=95)
+    cv2.imwrite(str(tmp_path / 'mask.png'), mask)
+    out = reinhard.harmonize(str(tmp_path / 'photo.jpg'), str(tmp_path / 'mask.png'))
+    assert out.shape == image.shape  # upright, so it matches the mask
+
+
+def test_bad_inputs_are_refused_clearly(reinhard, tmp_path):
+    image, mask = _scene()
+    with pytest.raises(HarmonizationDataError, match=r'mask 0: mask size 500x200 does not match image 0 \(500x300\)'):
+        reinhard.harmonize(image, mask[:200])
+    with pytest.raises(HarmonizationDataError, match='mask 0: mask is empty'):
+        reinhard.harmonize(image, np.zeros_like(mask))
+    transparent = np.zeros((10, 10, 4), np.uint8)
+    with pytest.raises(HarmonizationDataError, match='transparent'):
+        reinhard.harmonize(transparent, np.ones((10, 10), np.uint8))
+    with pytest.raises(HarmonizationDataError, match='nothing.png: file does not exist'):
+        reinhard.harmonize(str(tmp_path / 'nothing.png'), mask)
+
+
+def test_full_res_path_beats_bilinear_upsampling(reinhard):
+    result = compare_full_res(reinhard, SAMPLES, subsets=['HAdobe5k'])
+    guided, bilinear = result['results']['local affine colour transform'], result['results']['bilinear upsampling']
+    assert len(result['images']) == 2
+    assert guided['fSSIM'] > bilinear['fSSIM'] + 0.01 and guided['SSIM'] > bilinear['SSIM']
+    assert guided['fMSE'] < bilinear['fMSE']
+
+
+def test_cli_list_info_and_errors():
+    runner = CliRunner()
+    listing = runner.invoke(harmony, ['list'])
+    assert listing.exit_code == 0 and 'reinhard-lab' in listing.output and 'rainnet' in listing.output
+    assert 'reinhard-lab' in runner.invoke(harmony, ['list', '*reinhard*']).output
+    info = runner.invoke(harmony, ['info', 'reinhard-lab'])
+    assert info.exit_code == 0 and 'configs/baselines/reinhard-lab_iharmony4-256.py' in info.output
+    unknown = runner.invoke(harmony, ['harmonize', '--model', 'nope', INR_COMPOSITE, INR_MASK, '-o', 'x.png'])
+    assert unknown.exit_code == 1 and unknown.output.strip() == (
+        "Error: unknown model 'nope'; `harmony list` shows them all")
+    mismatch = runner.invoke(harmony, ['harmonize', '--model', 'reinhard-lab', INR_COMPOSITE,
+                                       os.path.join(SAMPLES, 'RainNet', 'masks', 'rainnet1_1.png'), '-o', 'x.png'])
+    assert mismatch.exit_code == 1 and 'does not match' in mismatch.output and len(mismatch.output.splitlines()) == 1
+    missing = runner.invoke(harmony, ['harmonize', '--model', 'reinhard-lab', 'no.jpg', INR_MASK, '-o', 'x.png'])
+    assert missing.exit_code == 1 and 'no.jpg: file does not exist' in missing.output
+    bad = runner.invoke(harmony, ['info', 'nope'])
+    assert bad.exit_code == 1
+
+
+def test_cli_harmonize_single_and_folder(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / 'out.png'
+    result = runner.invoke(harmony, ['harmonize', '--model', 'reinhard-lab', INR_COMPOSITE, INR_MASK, '-o', str(out),
+                                     '--device', 'cpu', '--no-full-res'])
+    assert result.exit_code == 0, result.output
+    assert read_image(str(out)).shape == read_image(INR_COMPOSITE).shape
+    folder = tmp_path / 'folder'
+    result = runner.invoke(harmony, ['harmonize', '-m', 'histogram-matching', '--images',
+                                     os.path.join(SAMPLES, 'RainNet', 'composite_images'), '--masks',
+                                     os.path.join(SAMPLES, 'RainNet', 'masks'), '-o', str(folder)])
+    assert result.exit_code == 0, result.output
+    assert sorted(os.listdir(folder)) == ['rainnet1_1_1.png', 'rainnet2_1_1.png', 'rainnet3_1_1.png']
+
+
+def test_cli_with_weights_from_the_fake_hub(published, fake_hub, monkeypatch, tmp_path):
+    runner = CliRunner()
+    assert 'download' in runner.invoke(harmony, ['list']).output
+    result = runner.invoke(harmony, ['download', 'unet-tiny-test'])
+    assert result.exit_code == 0 and 'model.safetensors' in result.output
+    from huggingface_hub import constants
+    monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)  # from here on: cache only
+    fake_hub.requests.clear()
+    assert 'cached' in runner.invoke(harmony, ['list']).output
+    out = tmp_path / 'tiny.png'
+    result = runner.invoke(harmony, ['harmonize', '--model', 'unet-tiny-test', INR_COMPOSITE, INR_MASK, '-o', str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and not fake_hub.requests
