@@ -188,3 +188,10 @@ def test_publish_upload_calls_the_hub_api(tmp_path, monkeypatch):
                         lambda self, folder_path, repo_id, commit_message: calls.append(folder_path) or Commit())
     assert upload(str(tmp_path), 'org/name') == 'a' * 40
     assert calls == ['org/name', str(tmp_path)]
+
+
+def test_demo_lists_zoo_models_with_cached_weights(published, monkeypatch):
+    from toolkit.engine.demo import cached_zoo_models
+    assert cached_zoo_models() == []  # nothing downloaded yet, and the demo never downloads
+    path = download_weights(published)
+    assert cached_zoo_models() == [f'{TINY_CONFIG}:{path}']
