@@ -69,8 +69,8 @@ class S2AM(nn.Module):
         self.mixed_gate = _ChannelGate(channels, reduction)
         self.foreground_gate = _ChannelGate(channels, reduction)
         self.learning_block = nn.Sequential(
-            nn.Conv2d(channels, 2 * channels, 3, padding=1, bias=False), nn.BatchNorm2d(2 * channels), nn.ELU(True),
-            nn.Conv2d(2 * channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels), nn.ELU(True))
+            nn.Conv2d(channels, 2 * channels, 3, padding=1, bias=False), nn.BatchNorm2d(2 * channels), nn.ELU(),
+            nn.Conv2d(2 * channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels), nn.ELU())
         kernel = torch.outer(_S2AM_TAPS, _S2AM_TAPS)
         self.register_buffer('blur_kernel', (kernel / kernel.sum())[None, None], persistent=False)
 

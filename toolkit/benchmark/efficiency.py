@@ -161,8 +161,15 @@ def _cpu_name() -> str:
 def measure_efficiency(model: nn.Module, device='cpu', flops_resolutions: Sequence[int] = (256, 1024),
                        latency_batches: Sequence[int] = (1, 8), latency_resolution: int = 256, warmup: int = 3,
                        repeats: int = 10, matmul_flops_per_s: Optional[float] = None) -> dict:
-    """Everything in the efficiency leaderboard for one model."""
-    params = sum(parameter.numel() for parameter in model.parameters())
+    """Everything in the efficiency leaderboard for one model.
+
+    ``params`` counts what inference uses: training-only loss heads (``model.losses``, e.g. a
+    contrastive projection MLP) are excluded and reported as ``training_only_params``.
+    """
+    losses = getattr(model, 'losses', None)
+    loss_ids = {id(p) for p in losses.parameters()} if isinstance(losses, nn.Module) else set()
+    params = sum(p.numel() for p in model.parameters() if id(p) not in loss_ids)
+    training_only = sum(p.numel() for p in model.parameters() if id(p) in loss_ids)
     flops = {str(resolution): count_flops(model, resolution, device) for resolution in flops_resolutions}
     latency = [measure_latency(model, batch, latency_resolution, device, warmup, repeats)
                for batch in latency_batches]
@@ -171,4 +178,4 @@ def measure_efficiency(model: nn.Module, device='cpu', flops_resolutions: Sequen
         if macs and matmul_flops_per_s:
             achieved = 2 * macs * row['batch'] / (row['mean_ms'] / 1e3)
             row.update(achieved_flops_per_s=achieved, fraction_of_matmul=achieved / matmul_flops_per_s)
-    return dict(params=params, flops=flops, latency=latency)
+    return dict(params=params, training_only_params=training_only, flops=flops, latency=latency)

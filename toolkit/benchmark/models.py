@@ -48,8 +48,17 @@ def _find_config(name: str, config_root: str) -> str:
     raise ValueError(f'model name {name!r} is ambiguous: ' + ', '.join(osp.relpath(p, config_root) for p in matches))
 
 
+def _zoo_entry(name: str):
+    if name.endswith('.py') or '.py:' in name:
+        return None
+    from toolkit.zoo import load_index
+    return load_index().get(name)
+
+
 def resolve_model(argument: str, config_root: str = CONFIG_ROOT) -> ModelSpec:
-    """``CONFIG[:CHECKPOINT]``, or a config name under ``configs/`` (``reinhard-lab`` → its config).
+    """A zoo name (``harmony list``), ``CONFIG[:CHECKPOINT]``, or a config name under ``configs/``.
+
+    Zoo models come with their released weights (downloaded and verified, or from the cache).
 
     ``:none`` (or no checkpoint) means a model without weights. Checkpoints are fingerprinted with
     sha256 and configs by their model section, so cached results are reused only for the same model.
@@ -58,6 +67,14 @@ def resolve_model(argument: str, config_root: str = CONFIG_ROOT) -> ModelSpec:
         FileNotFoundError: the config or checkpoint does not exist.
     """
     config, checkpoint = argument, None
+    zoo_entry = _zoo_entry(argument)
+    if zoo_entry is not None:  # a zoo name: its config, and its released weights (downloaded or cached)
+        from toolkit.hub import download_weights
+        config = zoo_entry.config
+        checkpoint = download_weights(zoo_entry.weights) if zoo_entry.weights else None
+        spec = resolve_model(f'{config}:{checkpoint or "none"}', config_root)
+        spec.name = argument
+        return spec
     if '.py:' in argument:
         config, checkpoint = argument.split('.py:', 1)
         config += '.py'

@@ -127,7 +127,7 @@ def test_contrastive_loss_matches_equation_11_as_a_loop():
     assert fg_valid.flatten(1).gather(1, fg_indices).all() and bg_valid.flatten(1).gather(1, bg_indices).all()
     with torch.no_grad():
         expected = loop_contrastive(loss, pred, target, mask, fg_indices, bg_indices)
-    assert float(value) == pytest.approx(expected, rel=1e-9)
+    assert float(value.detach()) == pytest.approx(expected, rel=1e-9)
 
 
 def test_contrastive_loss_edge_cases_and_gradients():
