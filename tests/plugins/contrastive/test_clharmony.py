@@ -150,7 +150,7 @@ def test_contrastive_loss_edge_cases_and_gradients():
     bg_indices = loss.sample_locations(loss.sampling_maps(target, 1 - tiny)[1], generator)
     with torch.no_grad():
         first = loop_contrastive(loss, pred[:1].detach(), target[:1], tiny[:1], fg_indices[:1], bg_indices[:1])
-    assert float(both) == pytest.approx(first / 2, rel=1e-5)
+    assert float(both.detach()) == pytest.approx(first / 2, rel=1e-5)
     with pytest.raises(ValueError, match='divisible by 4'):
         loss(torch.rand(1, 3, 30, 30), torch.rand(1, 3, 30, 30), torch.ones(1, 1, 30, 30))
 
