@@ -11,6 +11,8 @@ from typing import Optional
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from toolkit.hub import file_sha256
+
 REPO_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
 
@@ -24,14 +26,6 @@ class ModelSpec:
     config_hash: str = ''
     checkpoint_sha256: Optional[str] = None
     extra: dict = field(default_factory=dict)
-
-
-def file_sha256(path: str, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        for block in iter(lambda: handle.read(chunk), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _find_config(name: str, config_root: str) -> str:
