@@ -86,3 +86,16 @@ def test_config_custom_imports_load_a_plugin(tmp_path, monkeypatch):
     cfg = Config.fromfile(str(config))  # imports the plugin module
     model = MODELS.build(cfg.model)
     assert type(model.fusions[0]).__name__ == 'ConfigLoadedFusion'
+
+
+def test_register_all_modules_enables_checkpoint_schemes():
+    import subprocess
+    import sys
+    code = ('import sys; sys.path.insert(0, %r)\n'
+            'from mmengine.runner.checkpoint import CheckpointLoader\n'
+            'from toolkit.utils import register_all_modules\n'
+            'register_all_modules()\n'
+            'loader = CheckpointLoader._get_checkpoint_loader("hf://org/repo@%s/model.safetensors")\n'
+            'print(loader.__module__, CheckpointLoader._get_checkpoint_loader("x.pth").__module__)' % (REPO_ROOT, 'a' * 40))
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ['toolkit.hub', 'toolkit.checkpoint'], result.stderr[-2000:]
