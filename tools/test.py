@@ -31,12 +31,15 @@ def parse_args():
 def main():
     args = parse_args()
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
-    test(args.config, checkpoint, work_dir=args.work_dir, out=args.out, profile=args.profile,
-         cfg_options=args.cfg_options, launcher=args.launcher)
-    if args.out:
-        with open(args.out, encoding='utf-8') as handle:
-            print_report(json.load(handle))
-        print(f'full report written to {args.out}')
+    try:
+        test(args.config, checkpoint, work_dir=args.work_dir, out=args.out, profile=args.profile,
+             cfg_options=args.cfg_options, launcher=args.launcher)
+        if args.out:
+            with open(args.out, encoding='utf-8') as handle:
+                print_report(json.load(handle))
+            print(f'full report written to {args.out}')
+    except (FileNotFoundError, RuntimeError, ValueError) as error:  # data and checkpoint errors name the file
+        sys.exit(f'error: {error}')
 
 
 if __name__ == '__main__':

@@ -27,8 +27,11 @@ def parse_args():
 
 def main():
     args = parse_args()
-    train(args.config, work_dir=args.work_dir, resume=args.resume, amp=args.amp, auto_scale_lr=args.auto_scale_lr,
-          cfg_options=args.cfg_options, launcher=args.launcher)
+    try:
+        train(args.config, work_dir=args.work_dir, resume=args.resume, amp=args.amp, auto_scale_lr=args.auto_scale_lr,
+              cfg_options=args.cfg_options, launcher=args.launcher)
+    except (FileNotFoundError, RuntimeError, ValueError) as error:  # data and checkpoint errors name the file
+        sys.exit(f'error: {error}')
 
 
 if __name__ == '__main__':

@@ -85,7 +85,7 @@ def test(config: str, checkpoint: Optional[str], work_dir: Optional[str] = None,
          profile: Optional[str] = None, cfg_options: Optional[dict] = None, launcher: str = 'none') -> dict:
     """Evaluate a checkpoint (or a model with no weights when ``checkpoint`` is None); returns the metrics."""
     cfg = load_config(config, work_dir, cfg_options, launcher)
-    cfg.load_from = checkpoint
+    cfg.load_from = None  # loaded below, strictly: a checkpoint that does not fit the model is an error
     evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
     for evaluator in evaluators:
         if evaluator.get('type') == 'HarmonizationMetric':
@@ -94,4 +94,9 @@ def test(config: str, checkpoint: Optional[str], work_dir: Optional[str] = None,
             if out:
                 evaluator['output_file'] = osp.abspath(out)
     runner = build_runner(cfg)
+    if checkpoint:
+        try:
+            runner.load_checkpoint(checkpoint, map_location='cpu', strict=True)
+        except RuntimeError as error:
+            raise RuntimeError(f'{checkpoint} does not fit the model of {config}: {error}') from error
     return runner.test()

@@ -84,3 +84,10 @@ def test_missing_config_and_amp_on_cpu(tmp_path):
     cfg = Config(dict(optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='Adam'))))
     assert enable_amp(cfg) is torch.cuda.is_available()
     assert cfg.optim_wrapper.type == ('AmpOptimWrapper' if torch.cuda.is_available() else 'OptimWrapper')
+
+
+def test_checkpoint_with_wrong_keys_is_an_error(tmp_path):
+    bad = tmp_path / 'bad.pth'
+    torch.save({'state_dict': {'backbone.stem.0.conv.weight': torch.zeros(1)}, 'meta': {}}, bad)
+    with pytest.raises(RuntimeError, match=r'bad.pth does not fit the model[\s\S]*missing keys'):
+        run_test(TINY_CONFIG, str(bad), work_dir=str(tmp_path / 'w'))
