@@ -145,9 +145,7 @@ def harmonize(model, image, mask, images, masks, output, device, full_res):
                 if not osp.isfile(path):
                     raise FileNotFoundError(f'{path}: file does not exist')
             pairs = [(image, mask)]
-        config, _, checkpoint = model.partition('.py:')
-        harmonizer = (Harmonizer.from_pretrained(config + '.py', checkpoint or None, device=device)
-                      if model.endswith('.py') or checkpoint else Harmonizer.from_pretrained(model, device=device))
+        harmonizer = Harmonizer.from_pretrained(model, device=device)
         if not folder_mode:
             save_image(output, harmonizer.harmonize(image, mask, full_res=full_res))
             click.echo(f'wrote {output}')

@@ -140,15 +140,18 @@ def _discard(path: str) -> None:
 
 
 def load_state_dict_file(path: str, map_location='cpu') -> dict:
-    """A state dict from ``.safetensors`` (preferred) or a plain ``.pth`` (``weights_only=True``)."""
+    """A state dict from ``.safetensors`` (preferred) or a ``.pth``: a plain state dict or an MMEngine training
+    checkpoint (its ``state_dict`` is taken), read by :func:`toolkit.checkpoint.safe_torch_load`, i.e.
+    ``weights_only=True`` with only MMEngine's data-only training-state types allowed."""
     if path.endswith('.safetensors'):
         from safetensors.torch import load_file
         try:
             return load_file(path, device=map_location if isinstance(map_location, str) else 'cpu')
         except Exception as error:
             raise HubError(f'{path}: not a readable safetensors file ({error})') from error
+    from toolkit.checkpoint import safe_torch_load
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        state = safe_torch_load(path, map_location=map_location)
     except Exception as error:
         raise HubError(f'{path}: cannot be read with torch.load(weights_only=True): {error}') from error
     if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):

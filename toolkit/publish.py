@@ -80,23 +80,12 @@ def export_for_hub(config: str, checkpoint: str, out_dir: str, name: Optional[st
     Returns:
         ``dict(name, folder, filename, sha256, size, results)`` for the metafile entry.
     """
-    from mmengine.config import Config
-    from mmengine.registry import DefaultScope
     from safetensors.torch import save_file
 
-    from toolkit.registry import MODELS
-    from toolkit.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
+    from toolkit.models import build_model_from_config
     name = name or osp.splitext(osp.basename(config))[0]
-    cfg = Config.fromfile(config)
-    with DefaultScope.overwrite_default_scope('toolkit'):
-        model = MODELS.build(cfg.model)
-    if checkpoint.endswith('.safetensors'):
-        state_dict = load_state_dict_file(checkpoint)
-    else:
-        from toolkit.checkpoint import safe_torch_load
-        state = safe_torch_load(checkpoint, map_location='cpu')
-        state_dict = state.get('state_dict', state) if isinstance(state, dict) else state
+    model, cfg = build_model_from_config(config)
+    state_dict = load_state_dict_file(checkpoint)  # .safetensors, or a .pth training checkpoint
     check_state_dict(model, state_dict, checkpoint)
     os.makedirs(out_dir, exist_ok=True)
     weights_path = osp.join(out_dir, 'model.safetensors')

@@ -142,16 +142,9 @@ def get_model(name: str, pretrained: bool = True, device: str = 'cpu', cache_dir
         KeyError: unknown name. HubError: download/verification problems, or ``pretrained`` for a
             learned model that has no released weights.
     """
-    from mmengine.config import Config
-    from mmengine.registry import DefaultScope
-
-    from toolkit.registry import MODELS
-    from toolkit.utils import register_all_modules
+    from toolkit.models import build_model_from_config
     info = get_model_info(name)
-    register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(info.config)
-    with DefaultScope.overwrite_default_scope('toolkit'):
-        model = MODELS.build(cfg.model)
+    model, cfg = build_model_from_config(info.config)
     has_parameters = any(True for _ in model.parameters())
     if pretrained and info.weights is not None:
         load_weights(model, download_weights(info.weights, cache_dir=cache_dir))

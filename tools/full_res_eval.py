@@ -26,10 +26,7 @@ def main():
     parser.add_argument('--min-side', type=int, default=512)
     parser.add_argument('--device', default=None)
     args = parser.parse_args()
-    config, _, checkpoint = args.model.partition('.py:')
-    harmonizer = (Harmonizer.from_pretrained(config + '.py', checkpoint or None, device=args.device)
-                  if args.model.endswith('.py') or checkpoint else Harmonizer.from_pretrained(args.model,
-                                                                                              device=args.device))
+    harmonizer = Harmonizer.from_pretrained(args.model, device=args.device)
     result = compare_full_res(harmonizer, args.data_root, min_side=args.min_side)
     table = Table(title=f'{args.model} at native resolution: ' + ', '.join(result['images']), title_justify='left')
     table.add_column('output')

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from toolkit.models.base_harmonizer import BaseHarmonizer
-from toolkit.ops import lab_to_rgb, masked_mean_std, rgb_to_lab
+from toolkit.ops import lab_to_rgb, masked_mean_std, match_cumulative_cdf, rgb_to_lab
 from toolkit.registry import MODELS
 
 
@@ -63,19 +63,6 @@ class ReinhardHarmonizer(_NonLearnedHarmonizer):
         bg_mean, bg_std = masked_mean_std(lab, 1 - foreground.double(), self.eps)
         transferred = (lab - fg_mean) / fg_std * bg_std + bg_mean
         return (lab_to_rgb(transferred) * 255.0).to(images.dtype)
-
-
-def match_cumulative_cdf(source: np.ndarray, template: np.ndarray) -> np.ndarray:
-    """Map 1-D ``source`` values so their empirical CDF follows ``template``'s (classic histogram matching).
-
-    Each distinct source value goes to the template value at the same cumulative quantile,
-    interpolated linearly between the template's distinct values.
-    """
-    source_values, source_index, source_counts = np.unique(source, return_inverse=True, return_counts=True)
-    template_values, template_counts = np.unique(template, return_counts=True)
-    source_quantiles = np.cumsum(source_counts) / source.size
-    template_quantiles = np.cumsum(template_counts) / template.size
-    return np.interp(source_quantiles, template_quantiles, template_values)[source_index]
 
 
 @MODELS.register_module()

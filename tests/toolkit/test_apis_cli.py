@@ -146,3 +146,24 @@ def test_cli_with_weights_from_the_fake_hub(published, fake_hub, monkeypatch, tm
     result = runner.invoke(harmony, ['harmonize', '--model', 'unet-tiny-test', INR_COMPOSITE, INR_MASK, '-o', str(out)])
     assert result.exit_code == 0, result.output
     assert out.is_file() and not fake_hub.requests
+
+
+def test_config_and_checkpoint_in_one_string(tmp_path):
+    import torch
+
+    from toolkit.models import build_model_from_config
+    config = os.path.join(REPO_ROOT, 'configs', 'unet', 'unet-tiny_identity_adam-20i_samples-64.py')
+    model, _ = build_model_from_config(config)
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_instance('one-string-test')
+    hub.update_scalar('train/loss', 1.0)
+    checkpoint = tmp_path / 'iter_20.pth'  # what tools/train.py writes: weights plus training state
+    torch.save({'state_dict': model.state_dict(), 'message_hub': hub.state_dict(), 'meta': {'iter': 20}}, checkpoint)
+    harmonizer = Harmonizer.from_pretrained(f'{config}:{checkpoint}', device='cpu')
+    assert torch.equal(harmonizer.model.state_dict()['backbone.head.weight'], model.state_dict()['backbone.head.weight'])
+    result = CliRunner().invoke(harmony, ['harmonize', '--model', f'{config}:{checkpoint}', INR_COMPOSITE, INR_MASK,
+                                          '-o', str(tmp_path / 'out.png')])
+    assert result.exit_code == 0, result.output
+    missing = CliRunner().invoke(harmony, ['harmonize', '--model', str(tmp_path / 'none.py'), INR_COMPOSITE,
+                                           INR_MASK, '-o', str(tmp_path / 'x.png')])
+    assert missing.exit_code == 1 and 'none.py does not exist' in missing.output

@@ -112,20 +112,17 @@ class Harmonizer:
     @classmethod
     def from_pretrained(cls, name_or_config: str, checkpoint: Optional[str] = None, device: Optional[str] = None,
                         **kwargs) -> 'Harmonizer':
-        """A zoo model by name (``harmony list``), or a config file with an optional checkpoint."""
+        """A zoo model by name (``harmony list``), a config file with an optional checkpoint, or
+        ``'CONFIG.py:CHECKPOINT'`` in one string (as the CLI takes it)."""
         device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        if str(name_or_config).endswith('.py'):
-            from mmengine.config import Config
-            from mmengine.registry import DefaultScope
-
+        name_or_config = str(name_or_config)
+        if '.py:' in name_or_config and checkpoint is None:
+            config, _, checkpoint = name_or_config.partition('.py:')
+            name_or_config = config + '.py'
+        if name_or_config.endswith('.py'):
             from toolkit.hub import load_weights
-            from toolkit.registry import MODELS
-            from toolkit.utils import register_all_modules
-            if not osp.isfile(name_or_config):
-                raise FileNotFoundError(f'config {name_or_config} does not exist')
-            register_all_modules(init_default_scope=False)
-            with DefaultScope.overwrite_default_scope('toolkit'):
-                model = MODELS.build(Config.fromfile(name_or_config).model)
+            from toolkit.models import build_model_from_config
+            model, _ = build_model_from_config(name_or_config)
             if checkpoint:
                 load_weights(model, checkpoint)
         else:

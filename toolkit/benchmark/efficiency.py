@@ -62,7 +62,8 @@ def count_flops(model: nn.Module, resolution: int, device='cpu') -> dict:
     return result
 
 
-def _synchronize(device) -> None:
+def synchronize(device) -> None:
+    """Wait for queued CUDA work on ``device`` (no-op on the CPU), so wall-clock timings are honest."""
     if torch.device(device).type == 'cuda':
         torch.cuda.synchronize(device)
 
@@ -99,7 +100,7 @@ def measure_latency(model: nn.Module, batch: int, resolution: int, device='cpu',
     with torch.no_grad():
         for _ in range(warmup):
             model(inputs, None, 'tensor')
-        _synchronize(device)
+        synchronize(device)
         if is_cuda:
             torch.cuda.reset_peak_memory_stats(device)
             memory_kind = 'cuda-max-allocated'
@@ -107,10 +108,10 @@ def measure_latency(model: nn.Module, batch: int, resolution: int, device='cpu',
             memory_kind = 'peak-rss-during-runs' if _reset_peak_rss() else 'process-peak-rss'
         times = []
         for _ in range(repeats):
-            _synchronize(device)
+            synchronize(device)
             start = time.perf_counter()
             model(inputs, None, 'tensor')
-            _synchronize(device)
+            synchronize(device)
             times.append(time.perf_counter() - start)
     peak = torch.cuda.max_memory_allocated(device) / 2 ** 20 if is_cuda else _peak_rss_mb()
     mean = statistics.fmean(times)
@@ -127,12 +128,12 @@ def machine_matmul_flops(device='cpu', size: Optional[int] = None, repeats: int 
     a = torch.randn(size, size, device=device)
     b = torch.randn(size, size, device=device)
     a @ b
-    _synchronize(device)
+    synchronize(device)
     best = float('inf')
     for _ in range(repeats):
         start = time.perf_counter()
         a @ b
-        _synchronize(device)
+        synchronize(device)
         best = min(best, time.perf_counter() - start)
     return dict(size=size, dtype='float32', flops_per_s=2 * size ** 3 / best,
                 tf32=bool(is_cuda and torch.backends.cuda.matmul.allow_tf32))

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
 
 from toolkit.hub import file_sha256
 
@@ -95,12 +94,8 @@ def build_model(spec: ModelSpec, device: str = 'cpu'):
     """Build the harmonizer of ``spec`` in eval mode on ``device`` and load its checkpoint strictly."""
     from mmengine.runner import load_checkpoint
 
-    from toolkit.registry import MODELS
-    from toolkit.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(spec.config)  # runs the config's custom_imports (plugins)
-    with DefaultScope.overwrite_default_scope('toolkit'):
-        model = MODELS.build(cfg.model)
+    from toolkit.models import build_model_from_config
+    model, _ = build_model_from_config(spec.config)
     if spec.checkpoint:
         load_checkpoint(model, spec.checkpoint, map_location='cpu', strict=True, logger='silent')
     return model.to(device).eval()

@@ -6,14 +6,10 @@ import time
 from typing import Optional
 
 import torch
-from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from torch import nn
 
-
-def _synchronize(device) -> None:
-    if torch.device(device).type == 'cuda':
-        torch.cuda.synchronize(device)
+from .efficiency import synchronize
 
 
 def _batch(batch_size: int, resolution: int):
@@ -37,29 +33,27 @@ def time_train_step(config: str, batch_size: int = 8, resolution: int = 256, dev
     """
     from mmengine.optim import build_optim_wrapper
 
-    from toolkit.registry import MODELS
-    from toolkit.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(config)
+    from toolkit.models import build_model_from_config
     torch.manual_seed(0)
-    with DefaultScope.overwrite_default_scope('toolkit'):
-        model = MODELS.build(cfg.model).to(device).train()
-        if drop_loss:
-            kept = [loss for loss in model.losses if loss.loss_name != drop_loss]
-            if len(kept) == len(model.losses):
-                raise ValueError(f'{config} has no loss named {drop_loss!r}')
-            model.losses = nn.ModuleList(kept)
-        wrapper_cfg = dict(cfg.optim_wrapper)
-        if amp:
-            wrapper_cfg.update(type='AmpOptimWrapper', loss_scale='dynamic')
+    model, cfg = build_model_from_config(config)
+    model = model.to(device).train()
+    if drop_loss:
+        kept = [loss for loss in model.losses if loss.loss_name != drop_loss]
+        if len(kept) == len(model.losses):
+            raise ValueError(f'{config} has no loss named {drop_loss!r}')
+        model.losses = nn.ModuleList(kept)
+    wrapper_cfg = dict(cfg.optim_wrapper)
+    if amp:
+        wrapper_cfg.update(type='AmpOptimWrapper', loss_scale='dynamic')
+    with DefaultScope.overwrite_default_scope('toolkit'):  # the optimizer types resolve in this scope
         optim_wrapper = build_optim_wrapper(model, wrapper_cfg)
     data = _batch(batch_size, resolution)
     times = []
     for step in range(warmup + steps):
-        _synchronize(device)
+        synchronize(device)
         start = time.perf_counter()
         model.train_step(data, optim_wrapper)
-        _synchronize(device)
+        synchronize(device)
         if step >= warmup:
             times.append(time.perf_counter() - start)
     return dict(mean_s=statistics.fmean(times), std_s=statistics.stdev(times) if len(times) > 1 else 0.0,
@@ -77,12 +71,8 @@ def loss_share(config: str, loss_name: str, **kwargs) -> dict:
 def time_loss_term(config: str, loss_name: str, batch_size: int = 8, resolution: int = 256, device: str = 'cpu',
                    steps: int = 10, warmup: int = 2) -> dict:
     """Forward + backward seconds of one loss term alone, on a prediction that requires grad (direct share)."""
-    from toolkit.registry import MODELS
-    from toolkit.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(config)
-    with DefaultScope.overwrite_default_scope('toolkit'):
-        model = MODELS.build(cfg.model).to(device)
+    from toolkit.models import build_model_from_config
+    model = build_model_from_config(config)[0].to(device)
     loss = next((term for term in model.losses if term.loss_name == loss_name), None)
     if loss is None:
         raise ValueError(f'{config} has no loss named {loss_name!r}')
@@ -91,10 +81,10 @@ def time_loss_term(config: str, loss_name: str, batch_size: int = 8, resolution:
     times = []
     for step in range(warmup + steps):
         pred = data['inputs']['composite'].clone().requires_grad_(True)
-        _synchronize(device)
+        synchronize(device)
         start = time.perf_counter()
         loss(pred, target, data['inputs']['mask'], data['inputs']['composite']).backward()
-        _synchronize(device)
+        synchronize(device)
         if step >= warmup:
             times.append(time.perf_counter() - start)
     return dict(mean_s=statistics.fmean(times), std_s=statistics.stdev(times) if len(times) > 1 else 0.0)

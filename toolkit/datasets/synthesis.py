@@ -30,6 +30,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset
 from mmengine.registry import DefaultScope
 
+from toolkit.ops import match_cumulative_cdf
 from toolkit.registry import DATASETS, TRANSFORMS
 
 from .io import HarmonizationDataError, read_image, read_mask
@@ -199,13 +200,9 @@ class HistogramTransfer(Perturbation):
         foreground = results['mask'].astype(bool)
         output = image.copy()
         for channel in range(3):
-            source = image[..., channel][foreground]
-            template = reference[..., channel].ravel()
-            values, index, counts = np.unique(source, return_inverse=True, return_counts=True)
-            t_values, t_counts = np.unique(template, return_counts=True)
-            mapped = np.interp(np.cumsum(counts) / source.size, np.cumsum(t_counts) / template.size, t_values)
             plane = output[..., channel]
-            plane[foreground] = _clip_uint8(mapped[index])
+            plane[foreground] = _clip_uint8(match_cumulative_cdf(image[..., channel][foreground],
+                                                                 reference[..., channel].ravel()))
         return output
 
 

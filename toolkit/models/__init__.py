@@ -1,5 +1,6 @@
 from . import backbones, fusions, losses  # noqa: F401  (register components)
 from .base_harmonizer import BaseHarmonizer, EncoderDecoderHarmonizer
+from .builder import build_model_from_config
 from .data_preprocessor import HarmonizationDataPreprocessor
 
-__all__ = ['BaseHarmonizer', 'EncoderDecoderHarmonizer', 'HarmonizationDataPreprocessor']
+__all__ = ['BaseHarmonizer', 'EncoderDecoderHarmonizer', 'HarmonizationDataPreprocessor', 'build_model_from_config']
