@@ -129,6 +129,27 @@ def download_weights(weights: HubWeights, cache_dir: Optional[str] = None,
     return path
 
 
+def resolve_revision(repo_id: str, ref: str = 'main') -> str:
+    """The commit hash a branch or tag of ``repo_id`` points at now (to pin it).
+
+    Raises:
+        HubError: offline, or the repository/ref does not exist.
+    """
+    from huggingface_hub import HfApi, constants
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+    if constants.is_offline_mode():
+        raise HubError(f'{repo_id}: cannot resolve {ref!r} to a commit while offline (HF_HUB_OFFLINE=1); pin the '
+                       'revision (a 40-character commit hash) in the config')
+    try:
+        return HfApi().model_info(repo_id, revision=ref).sha
+    except RevisionNotFoundError as error:
+        raise HubError(f'{repo_id}: no branch or tag {ref!r}') from error
+    except RepositoryNotFoundError as error:
+        raise HubError(f'{repo_id}: repository not found') from error
+    except OSError as error:
+        raise HubError(f'{repo_id}: cannot resolve {ref!r} ({type(error).__name__}: {error})') from error
+
+
 def _discard(path: str) -> None:
     """Remove a cached file: the blob behind the snapshot symlink, and the link."""
     blob = osp.realpath(path)

@@ -57,7 +57,7 @@ MODELS = Registry('model', parent=MMENGINE_MODELS, scope=SCOPE, locations=['tool
 BACKBONES = Registry('backbone', scope=SCOPE, locations=['toolkit.models.backbones'])
 FUSIONS = Registry('fusion', scope=SCOPE, locations=['toolkit.models.fusions'])
 LOSSES = Registry('loss', scope=SCOPE, locations=['toolkit.models.losses'])
-RETRIEVERS = Registry('retriever', scope=SCOPE)
+RETRIEVERS = Registry('retriever', scope=SCOPE, locations=['toolkit.retrieval'])
 METRICS = Registry('metric', parent=MMENGINE_METRICS, scope=SCOPE, locations=['toolkit.metrics'])
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope=SCOPE, locations=['toolkit.datasets'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope=SCOPE,

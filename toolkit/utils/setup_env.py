@@ -22,6 +22,7 @@ def register_all_modules(init_default_scope: bool = True, with_plugins: bool = T
     import toolkit.engine  # noqa: F401
     import toolkit.metrics  # noqa: F401
     import toolkit.models  # noqa: F401
+    import toolkit.retrieval  # noqa: F401
     import toolkit.visualization  # noqa: F401
 
     if with_plugins:

@@ -1,0 +1,9 @@
+"""Harmonization-oriented retrieval: dense content encoders, patch descriptors, an on-disk gallery, the retriever."""
+from .encoders import DINOV2_REG_VITB14, DenseContentEncoder, DVTDenoiser
+from .gallery import GalleryError, GalleryIndex
+from .patches import cell_fractions, hsv_patch_histograms, pool_patch_features
+from .retriever import GalleryScores, HarmonizationRetriever, QueryDescriptors, score_gallery
+
+__all__ = ['DINOV2_REG_VITB14', 'DenseContentEncoder', 'DVTDenoiser', 'GalleryError', 'GalleryIndex',
+           'GalleryScores', 'HarmonizationRetriever', 'QueryDescriptors', 'cell_fractions', 'hsv_patch_histograms',
+           'pool_patch_features', 'score_gallery']

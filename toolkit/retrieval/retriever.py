@@ -1,0 +1,297 @@
+"""Harmonization-oriented retrieval (Raiha, eqs. 1–5): similar foreground content, consistent background light.
+
+A gallery image ``r`` qualifies for a composite with foreground ``f`` and background ``b`` when
+
+* (eq. 3) some foreground cell and some gallery cell have content cosine similarity ``⟨c_f^i, c_r^j⟩ ≥ ε_c``, and
+* (eq. 5) some background cell and some gallery cell have both ``⟨c_b^i, c_r^j⟩ ≥ ε_c`` and HSV-histogram
+  cosine similarity ``⟨a_b^i, a_r^j⟩ ≥ ε_a`` (the same pair: similar stuff that looks the same → same light).
+
+Qualifying images are ranked by their foreground content score, ties by the illumination score. The paper
+leaves bins, patch size and the histogram similarity open; here ``⟨·,·⟩`` is the cosine similarity for both
+(the paper's notation), cells are a ``grid × grid`` partition (default 8×8), bins (8, 4, 4) over H, S, V.
+"""
+from __future__ import annotations
+
+import os.path as osp
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Iterable, Optional, Sequence, Union
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from toolkit.interfaces import BaseRetriever, RetrievedReference
+from toolkit.registry import MODELS, RETRIEVERS
+
+from .gallery import GalleryError, GalleryIndex
+from .patches import hsv_patch_histograms, pool_patch_features
+
+
+@dataclass
+class QueryDescriptors:
+    """Descriptors of one composite: ``foreground (M, D)``, ``background (K, D)`` content unit vectors and
+    ``background_hsv (K, B)`` unit histograms of the background cells."""
+    foreground: Tensor
+    background: Tensor
+    background_hsv: Tensor
+
+
+@dataclass
+class GalleryScores:
+    """Per gallery image: best foreground content similarity, best HSV similarity over background pairs that
+    pass the content threshold (−1 when none does), and whether both thresholds are met."""
+    content: Tensor
+    illumination: Tensor
+    qualifies: Tensor
+
+
+def score_gallery(query: QueryDescriptors, content: Tensor, hsv: Tensor, content_threshold: float = 0.7,
+                  illumination_threshold: float = 0.9) -> GalleryScores:
+    """Exact eqs. 3 and 5 for ``n`` gallery images.
+
+    Args:
+        content: ``(n, P, D)`` unit content vectors of the gallery cells.
+        hsv: ``(n, P, B)`` unit HSV histograms of the same cells.
+
+    Example:
+        >>> q = QueryDescriptors(torch.tensor([[1., 0.]]), torch.tensor([[0., 1.]]), torch.tensor([[1., 0.]]))
+        >>> gallery = torch.tensor([[[1., 0.], [0., 1.]]])            # one image, two cells
+        >>> same_light = torch.tensor([[[0., 1.], [1., 0.]]])         # its 2nd cell looks like the background
+        >>> score_gallery(q, gallery, same_light).qualifies.tolist()
+        [True]
+        >>> score_gallery(q, gallery, same_light.flip(-1)).qualifies.tolist()   # different appearance
+        [False]
+    """
+    n, patches, dim = content.shape
+    flat = content.reshape(n * patches, dim).float()
+    if len(query.foreground):
+        content_score = (flat @ query.foreground.T.float()).reshape(n, -1).amax(dim=1)
+    else:
+        content_score = torch.full((n,), -1.0)
+    if len(query.background):
+        background_content = (flat @ query.background.T.float()).reshape(n, patches, -1)
+        appearance = (hsv.reshape(n * patches, -1).float() @ query.background_hsv.T.float()).reshape(n, patches, -1)
+        appearance = appearance.masked_fill(background_content < content_threshold, -1.0)
+        illumination = appearance.reshape(n, -1).amax(dim=1)
+    else:
+        illumination = torch.full((n,), -1.0)
+    qualifies = (content_score >= content_threshold) & (illumination >= illumination_threshold)
+    return GalleryScores(content_score, illumination, qualifies)
+
+
+def _read_rgb(path: str, size: int) -> np.ndarray:
+    from toolkit.datasets.io import read_image
+    return cv2.resize(read_image(path), (size, size), interpolation=cv2.INTER_AREA)
+
+
+@RETRIEVERS.register_module()
+class HarmonizationRetriever(BaseRetriever):
+    """Raiha's retrieval over an on-disk :class:`~toolkit.retrieval.gallery.GalleryIndex`.
+
+    Args:
+        encoder: a :class:`~toolkit.retrieval.encoders.DenseContentEncoder` config (or module).
+        gallery: gallery folder; opened when it exists, created by :meth:`build_index` otherwise.
+        grid: cells per side of the patch partition (content and HSV alike).
+        hist_bins: HSV histogram bins.
+        content_threshold: ε_c (0.7 in the paper).
+        illumination_threshold: ε_a (0.9 in the paper).
+        min_region_share: a composite cell counts as foreground (background) when at least this share of
+            it is foreground (background); a foreground smaller than every cell uses its largest cell.
+        backend: ``'brute'`` (exact), ``'faiss'`` (IVF candidates, then the exact test on them), or ``'auto'``
+            (FAISS when the gallery has a FAISS index and at least ``faiss_min_images`` images).
+        nprobe: IVF lists visited per query patch (recall/speed trade-off, see docs/retrieval.md).
+        chunk_images: gallery images scored per matrix product on the brute path.
+        batch_size, num_workers: encoder batch and image-reading threads when indexing.
+        device: where the encoder and the scoring run.
+    """
+
+    def __init__(self, encoder: Union[dict, nn.Module], gallery: Optional[str] = None, grid: int = 8,
+                 hist_bins: Sequence[int] = (8, 4, 4), content_threshold: float = 0.7,
+                 illumination_threshold: float = 0.9, min_region_share: float = 0.25, backend: str = 'auto',
+                 faiss_min_images: int = 20_000, nprobe: int = 32, chunk_images: int = 2048, batch_size: int = 8,
+                 num_workers: int = 2, device: str = 'cpu'):
+        if backend not in ('auto', 'brute', 'faiss'):
+            raise ValueError(f"backend must be 'auto', 'brute' or 'faiss'; got {backend!r}")
+        if not (-1 <= content_threshold <= 1 and -1 <= illumination_threshold <= 1):
+            raise ValueError('thresholds are cosine similarities in [-1, 1]; got '
+                             f'{content_threshold}, {illumination_threshold}')
+        self.encoder = MODELS.build(encoder) if isinstance(encoder, dict) else encoder
+        self.encoder.to(device).eval()
+        self.grid = grid
+        self.hist_bins = tuple(int(b) for b in hist_bins)
+        self.content_threshold = content_threshold
+        self.illumination_threshold = illumination_threshold
+        self.min_region_share = min_region_share
+        self.backend = backend
+        self.faiss_min_images = faiss_min_images
+        self.nprobe = nprobe
+        self.chunk_images = chunk_images
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.device = torch.device(device)
+        self.gallery_folder = gallery
+        self.gallery: Optional[GalleryIndex] = None
+        if gallery is not None and osp.isfile(osp.join(gallery, 'index.json')):
+            self.open_gallery(gallery)
+
+    # ------------------------------------------------------------------ descriptors
+    @property
+    def encoder_identity(self) -> dict:
+        return getattr(self.encoder, 'identity', dict(type=type(self.encoder).__name__))
+
+    @torch.no_grad()
+    def content_maps(self, images: Sequence[np.ndarray]) -> Tensor:
+        """``(H, W, 3)`` uint8 RGB images (resized to the encoder input) → ``(n, D, h, w)`` feature maps."""
+        size = self.encoder.input_size
+        batch = np.stack([image if image.shape[:2] == (size, size) else
+                          cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA) for image in images])
+        tensor = torch.from_numpy(batch).to(self.device).permute(0, 3, 1, 2).float() / 255
+        return self.encoder(tensor).float().cpu()
+
+    def describe_images(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Gallery descriptors: ``content (n, P, D)`` and ``hsv (n, P, B)`` float32 unit vectors."""
+        maps = self.content_maps(images)
+        content = np.stack([pool_patch_features(feature_map, self.grid)[0].numpy() for feature_map in maps])
+        hsv = np.stack([hsv_patch_histograms(image, self.grid, self.hist_bins) for image in images])
+        return content, hsv
+
+    def describe_composite(self, composite: np.ndarray, mask: np.ndarray,
+                           content_map: Optional[Tensor] = None) -> QueryDescriptors:
+        """Foreground/background cell descriptors of a composite (``(H, W, 3)`` uint8, ``(H, W)`` mask in [0, 1])."""
+        if composite.ndim != 3 or composite.shape[2] != 3:
+            raise ValueError(f'composite must be (H, W, 3) uint8 RGB; got {composite.shape}')
+        mask = np.asarray(mask, dtype=np.float32)
+        if mask.shape != composite.shape[:2]:
+            raise ValueError(f'mask {mask.shape} does not match the composite {composite.shape[:2]}')
+        if not (mask > 0.5).any():
+            raise ValueError('mask is empty: a composite needs a foreground to retrieve for')
+        if content_map is None:
+            content_map = self.content_maps([composite])[0]
+        foreground, foreground_share = pool_patch_features(content_map, self.grid, mask)
+        background, background_share = pool_patch_features(content_map, self.grid, 1 - mask)
+        hsv = torch.from_numpy(hsv_patch_histograms(composite, self.grid, self.hist_bins, weights=1 - mask))
+        fg_cells = foreground_share >= self.min_region_share
+        if not fg_cells.any():
+            fg_cells = foreground_share == foreground_share.max()
+        bg_cells = background_share >= self.min_region_share
+        return QueryDescriptors(foreground[fg_cells], background[bg_cells], hsv[bg_cells])
+
+    # ------------------------------------------------------------------ gallery
+    def open_gallery(self, folder: str) -> GalleryIndex:
+        gallery = GalleryIndex.open(folder)
+        expected = dict(grid=self.grid, hist_bins=list(self.hist_bins), dim=self.encoder.feature_dim)
+        for key, value in expected.items():
+            if gallery.meta[key] != value:
+                raise GalleryError(f'{folder}: built with {key}={gallery.meta[key]!r}, this retriever uses {value!r}')
+        if gallery.meta.get('encoder') != self.encoder_identity:
+            raise GalleryError(f'{folder}: built with encoder {gallery.meta.get("encoder")}, this retriever uses '
+                               f'{self.encoder_identity}; features from different encoders are not comparable')
+        self.gallery = gallery
+        self.gallery_folder = folder
+        return gallery
+
+    def build_index(self, gallery: Iterable[str], folder: Optional[str] = None, root: Optional[str] = None,
+                    progress: bool = False) -> GalleryIndex:
+        """Add image paths to the gallery folder (created if needed); paths already indexed are skipped.
+
+        Args:
+            gallery: image paths.
+            folder: gallery folder (default: the one given at construction).
+            root: paths are stored relative to it (keeps a gallery portable with its dataset).
+        """
+        folder = folder or self.gallery_folder
+        if folder is None:
+            raise ValueError('build_index needs a gallery folder (the gallery= argument or folder=)')
+        index = GalleryIndex.create(folder, self.grid, self.encoder.feature_dim, self.hist_bins,
+                                    encoder=self.encoder_identity, root=root, exist_ok=True)
+        self.gallery, self.gallery_folder = index, folder
+        known = {osp.normpath(index.absolute_path(i)) for i in range(len(index))}
+        paths = [path for path in dict.fromkeys(gallery) if osp.normpath(path if osp.isabs(path) or root is None
+                                                                         else osp.join(root, path)) not in known]
+        absolute = [path if osp.isabs(path) or root is None else osp.join(root, path) for path in paths]
+        size = self.encoder.input_size
+        step = self.batch_size * 8  # images per append (bounded memory, periodic durable progress)
+        from rich.progress import Progress
+        with Progress(disable=not progress) as bar, ThreadPoolExecutor(self.num_workers) as pool:
+            task = bar.add_task('indexing gallery', total=len(paths))
+            for start in range(0, len(paths), step):
+                images = list(pool.map(lambda path: _read_rgb(path, size), absolute[start:start + step]))
+                contents, histograms = [], []
+                for offset in range(0, len(images), self.batch_size):
+                    content, hsv = self.describe_images(images[offset:offset + self.batch_size])
+                    contents.append(content)
+                    histograms.append(hsv)
+                    bar.advance(task, len(content))
+                index.add(absolute[start:start + step], np.concatenate(contents), np.concatenate(histograms))
+        return index
+
+    # ------------------------------------------------------------------ search
+    def _use_faiss(self) -> bool:
+        if self.backend == 'brute':
+            return False
+        if self.backend == 'faiss':
+            return True
+        return self.gallery.has_faiss and len(self.gallery) >= self.faiss_min_images
+
+    def _faiss_candidates(self, query: QueryDescriptors) -> np.ndarray:
+        """Images with a patch within ε_c of some foreground AND of some background cell (IVF range search)."""
+        index = self.gallery.faiss_index()
+        index.nprobe = self.nprobe
+        found = []
+        for vectors in (query.foreground, query.background):
+            if not len(vectors):
+                return np.zeros(0, dtype=np.int64)
+            _, _, labels = index.range_search(np.ascontiguousarray(vectors.numpy(), dtype=np.float32),
+                                              float(self.content_threshold) - 1e-3)
+            found.append(np.unique(labels // self.gallery.patches))
+        return np.intersect1d(*found)
+
+    def score(self, query: QueryDescriptors, candidates: Optional[np.ndarray] = None
+              ) -> tuple[np.ndarray, GalleryScores]:
+        """Scores of the gallery images (all, or ``candidates`` indices) for one query."""
+        if self.gallery is None:
+            raise GalleryError('no gallery: build_index() first or pass gallery= an existing folder')
+        ids = np.arange(len(self.gallery)) if candidates is None else np.asarray(candidates, dtype=np.int64)
+        parts = []
+        for start in range(0, len(ids), self.chunk_images):
+            chunk = ids[start:start + self.chunk_images]
+            if candidates is None:  # contiguous slice: a straight read of the memmap
+                content = self.gallery.content[chunk[0]:chunk[-1] + 1]
+                hsv = self.gallery.hsv[chunk[0]:chunk[-1] + 1]
+            else:
+                content, hsv = self.gallery.content[chunk], self.gallery.hsv[chunk]
+            parts.append(score_gallery(query, torch.from_numpy(np.asarray(content, dtype=np.float32)).to(self.device),
+                                       torch.from_numpy(np.asarray(hsv, dtype=np.float32)).to(self.device),
+                                       self.content_threshold, self.illumination_threshold))
+        if not parts:
+            empty = torch.zeros(0)
+            return ids, GalleryScores(empty, empty, empty.bool())
+        return ids, GalleryScores(*(torch.cat([getattr(p, name).cpu() for p in parts])
+                                    for name in ('content', 'illumination', 'qualifies')))
+
+    def query(self, composite: np.ndarray, mask: np.ndarray, k: int = 5, exclude: Iterable[str] = (),
+              descriptors: Optional[QueryDescriptors] = None) -> list[RetrievedReference]:
+        """Up to ``k`` qualifying gallery images, best first (``exclude``: paths never returned, e.g. the
+        composite's own target). ``extra`` holds ``index``, ``content`` and ``illumination`` scores."""
+        query = descriptors if descriptors is not None else self.describe_composite(composite, mask)
+        candidates = self._faiss_candidates(query) if self._use_faiss() else None
+        ids, scores = self.score(query, candidates)
+        excluded = {osp.normpath(osp.abspath(path)) for path in exclude}
+        keep = scores.qualifies.numpy()
+        order = np.lexsort((-scores.illumination.numpy(), -scores.content.numpy()))
+        results = []
+        for position in order:
+            if not keep[position]:
+                continue
+            path = self.gallery.absolute_path(int(ids[position]))
+            if osp.normpath(osp.abspath(path)) in excluded:
+                continue
+            results.append(RetrievedReference(path=path, score=float(scores.content[position]),
+                                              extra=dict(index=int(ids[position]),
+                                                         content=float(scores.content[position]),
+                                                         illumination=float(scores.illumination[position]))))
+            if len(results) == k:
+                break
+        return results
