@@ -17,7 +17,8 @@ class BaseHarmonizer(BaseModel):
     """Base of every harmonizer: ``forward(inputs, data_samples, mode)`` as MMEngine expects.
 
     ``inputs`` is the preprocessor's dict: ``composite`` (B, 3, H, W) normalised,
-    ``mask`` (B, 1, H, W) in [0, 1], optional ``references`` (B, R, 3, H, W).
+    ``mask`` (B, 1, H, W) in [0, 1], optional ``references`` (B, R, 3, H, W) and, when the batch was
+    padded, ``reference_valid`` (B, R) bool (passed to :meth:`harmonize` only then).
 
     * ``mode='tensor'`` → the harmonized batch ``(B, 3, H, W)`` in normalised space.
     * ``mode='predict'`` → the data samples with ``pred_img`` (3, H, W) on 0–255.
@@ -60,7 +61,8 @@ class BaseHarmonizer(BaseModel):
         if composite.ndim != 4 or composite.shape[1] != 3:
             raise ValueError(f'composite must be (B, 3, H, W); got {tuple(composite.shape)}')
         check_mask(mask, composite)
-        output = self.harmonize(composite, mask, inputs.get('references'))
+        extra = {} if inputs.get('reference_valid') is None else dict(reference_valid=inputs['reference_valid'])
+        output = self.harmonize(composite, mask, inputs.get('references'), **extra)
         if output.shape != composite.shape:
             raise RuntimeError(f'{type(self).__name__}.harmonize returned {tuple(output.shape)}, '
                                f'expected {tuple(composite.shape)}')

@@ -21,7 +21,9 @@ class HarmonizationDataPreprocessor(BaseDataPreprocessor):
     uint8, ``mask`` (1, H, W) float and optional ``references`` (R, 3, H, W) uint8.
 
     Output ``inputs``: ``composite`` (B, 3, H, W) float normalised, ``mask``
-    (B, 1, H, W) in [0, 1], and ``references`` (B, R, 3, H, W) normalised when present.
+    (B, 1, H, W) in [0, 1], and ``references`` (B, R, 3, H, W) normalised when present. When the
+    examples have different numbers of references (some none), the short ones are padded with zero
+    images and ``reference_valid`` (B, R) bool says which are real.
     Data samples keep their uint8 ``gt_img``; :meth:`stack_gt` gives the normalised
     target batch for losses.
 
@@ -62,10 +64,31 @@ class HarmonizationDataPreprocessor(BaseDataPreprocessor):
         return self.normalize(torch.stack([sample.gt_img for sample in data_samples]).to(self.mean.device))
 
     @staticmethod
-    def _collate(inputs) -> dict:
+    def _pad_references(references: list) -> tuple[list, Tensor]:
+        """Examples with fewer (or no) references are padded with zero images; ``(B, R)`` marks the real ones."""
+        counts = [0 if refs is None else refs.shape[0] for refs in references]
+        template = next(refs for refs in references if refs is not None and refs.shape[0])
+        padded = []
+        for refs, count in zip(references, counts):
+            filler = template.new_zeros((max(counts) - count, *template.shape[1:]))
+            padded.append(filler if refs is None else torch.cat([refs, filler]))
+        valid = torch.tensor([[index < count for index in range(max(counts))] for count in counts])
+        return padded, valid
+
+    @classmethod
+    def _collate(cls, inputs) -> dict:
         """Accept a list of per-example dicts, or a dict of lists (``pseudo_collate``) or of tensors."""
         if not isinstance(inputs, dict):
-            inputs = {key: [item[key] for item in inputs] for key in inputs[0]}
+            keys = dict.fromkeys(key for item in inputs for key in item)
+            inputs = {key: [item.get(key) for item in inputs] for key in keys}
+        references = inputs.get('references')
+        if isinstance(references, list):
+            counts = {0 if refs is None else refs.shape[0] for refs in references}
+            if counts == {0}:
+                inputs = {key: value for key, value in inputs.items() if key != 'references'}
+            elif len(counts) > 1:
+                inputs = dict(inputs)
+                inputs['references'], inputs['reference_valid'] = cls._pad_references(references)
         batch = {}
         for key, value in inputs.items():
             if isinstance(value, torch.Tensor):
@@ -89,4 +112,6 @@ class HarmonizationDataPreprocessor(BaseDataPreprocessor):
         batch = dict(composite=self.normalize(inputs['composite']), mask=mask)
         if 'references' in inputs:
             batch['references'] = self.normalize(inputs['references'])
+            if 'reference_valid' in inputs:
+                batch['reference_valid'] = inputs['reference_valid'].bool()
         return dict(inputs=batch, data_samples=data.get('data_samples'))

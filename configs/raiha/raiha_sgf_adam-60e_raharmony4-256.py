@@ -1,0 +1,7 @@
+# Raiha as published: SGF with DINOv2-reg features, retrieved + augmented references, 50% non-reference iterations.
+_base_ = [
+    '../_base_/models/raiha.py',
+    '../_base_/datasets/raharmony4-256.py',
+    '../_base_/schedules/adam_raiha_60e.py',
+    '../_base_/default_runtime.py',
+]
