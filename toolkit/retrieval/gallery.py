@@ -153,6 +153,7 @@ class GalleryIndex:
         if any('\n' in path for path in stored):
             raise GalleryError('image paths must not contain newlines')
         count = len(self)
+        faiss_index = self.faiss_index() if self.has_faiss else None  # checked against the old count
         for name, array, width in (('content.f16', content, self.dim), ('hsv.f16', hsv, self.num_bins)):
             with open(osp.join(self.folder, name), 'r+b') as handle:
                 handle.seek(count * self.patches * width * np.dtype(_DTYPE).itemsize)
@@ -164,10 +165,9 @@ class GalleryIndex:
         self.paths = self.paths + stored
         _write_json(osp.join(self.folder, 'index.json'), self.meta)
         self._map()
-        if self.has_faiss:
-            index = self.faiss_index()
-            index.add(np.ascontiguousarray(content.reshape(-1, self.dim), dtype=np.float32))
-            self._save_faiss(index)
+        if faiss_index is not None:
+            faiss_index.add(np.ascontiguousarray(content.reshape(-1, self.dim), dtype=np.float32))
+            self._save_faiss(faiss_index)
 
     # ------------------------------------------------------------------ FAISS
     @property
@@ -210,7 +210,7 @@ class GalleryIndex:
         self._faiss = index
 
     def faiss_index(self):
-        """The FAISS index (loaded once; memory-mapped where FAISS supports it for the index type)."""
+        """The FAISS index, loaded into memory once (float16 codes: 2 bytes per dimension and patch)."""
         if self._faiss is None:
             import faiss
             if not self.has_faiss:

@@ -295,3 +295,22 @@ class HarmonizationRetriever(BaseRetriever):
             if len(results) == k:
                 break
         return results
+
+
+def build_retriever(config: str, gallery: Optional[str] = None, device: Optional[str] = None,
+                    cfg_options: Optional[dict] = None) -> HarmonizationRetriever:
+    """The ``retriever`` of an MMEngine config file (e.g. ``configs/retrieval/*.py``) with a gallery folder."""
+    from mmengine.config import Config
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'{config}: retrieval config does not exist')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if 'retriever' not in cfg:
+        raise KeyError(f'{config}: no `retriever = dict(...)` in this config')
+    spec = cfg.retriever.to_dict()
+    if gallery is not None:
+        spec['gallery'] = gallery
+    if device is not None:
+        spec['device'] = device
+    return RETRIEVERS.build(spec)
