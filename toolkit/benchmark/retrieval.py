@@ -63,7 +63,8 @@ def _queries(gallery: GalleryIndex, count: int, seed: int = 1) -> list[QueryDesc
         content = torch.from_numpy(np.asarray(gallery.content[index], dtype=np.float32))
         hsv = torch.from_numpy(np.asarray(gallery.hsv[index], dtype=np.float32))
         order = torch.from_numpy(rng.permutation(gallery.patches))
-        foreground, background = order[:16], order[16:]   # a quarter of the cells is foreground
+        split = max(1, gallery.patches // 4)   # a quarter of the cells is foreground
+        foreground, background = order[:split], order[split:]
         queries.append(QueryDescriptors(content[foreground], content[background], hsv[background]))
     return queries
 
