@@ -254,7 +254,8 @@ def test_encoder_weights_from_the_fake_hub(fake_hub):
     fake_hub.add_commit('org/bad-dinov2', {'config.json': json.dumps(config).encode(),
                                            'model.safetensors': save({'unexpected.weight': torch.zeros(1)})})
     from toolkit.hub import WeightsMismatchError
-    with pytest.raises(WeightsMismatchError, match='org/bad-dinov2/model.safetensors'):
+    with pytest.raises(WeightsMismatchError, match='org/bad-dinov2/model.safetensors'), \
+            pytest.warns(UserWarning, match='no revision pinned'):
         DenseContentEncoder(input_size=112, weights=dict(repo_id='org/bad-dinov2', revision=None))
 
 
