@@ -12,10 +12,7 @@ import time
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
-from mmengine.config import DictAction  # noqa: E402
-
-DEFAULT_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'retrieval',
-                              'raiha-retrieval_dinov2-reg-b14-448.py')
+from toolkit.retrieval import add_retriever_arguments  # noqa: E402
 
 
 def main():
@@ -23,11 +20,9 @@ def main():
     parser.add_argument('source', help='image folder, iHarmony4 split file, or list of image paths')
     parser.add_argument('--gallery', required=True, help='gallery folder (created, or extended)')
     parser.add_argument('--root', help='store paths relative to this folder (default: the split file\'s folder)')
-    parser.add_argument('--config', default=DEFAULT_CONFIG, help='retrieval config (a `retriever` dict)')
     parser.add_argument('--faiss', action='store_true', help='(re)build the FAISS IVF patch index afterwards')
     parser.add_argument('--nlist', type=int, help='IVF lists (default 4*sqrt(patches), at most 4096)')
-    parser.add_argument('--device', help="encoder device, e.g. 'cuda'")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries')
+    add_retriever_arguments(parser)
     args = parser.parse_args()
 
     from toolkit.retrieval import build_retriever, list_gallery_images

@@ -12,10 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
-from mmengine.config import DictAction  # noqa: E402
-
-DEFAULT_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'retrieval',
-                              'raiha-retrieval_dinov2-reg-b14-448.py')
+from toolkit.retrieval import add_retriever_arguments  # noqa: E402
 OUTPUT_NAMES = dict(train='IHD_train_all.jsonl', test='IHD_test_retrieved.jsonl')
 
 
@@ -27,9 +24,7 @@ def main():
     parser.add_argument('--subsets', nargs='+', help='only these subsets (queries; the gallery keeps all targets)')
     parser.add_argument('-k', type=int, default=5, help='references kept per composite (best first)')
     parser.add_argument('--faiss', action='store_true', help='build the FAISS index (recommended for 65k images)')
-    parser.add_argument('--config', default=DEFAULT_CONFIG, help='retrieval config (a `retriever` dict)')
-    parser.add_argument('--device', help="encoder device, e.g. 'cuda'")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries')
+    add_retriever_arguments(parser)
     args = parser.parse_args()
 
     from toolkit.datasets import write_reference_list

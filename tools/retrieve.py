@@ -9,10 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
-from mmengine.config import DictAction  # noqa: E402
-
-DEFAULT_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'retrieval',
-                              'raiha-retrieval_dinov2-reg-b14-448.py')
+from toolkit.retrieval import add_retriever_arguments  # noqa: E402
 
 
 def main():
@@ -23,10 +20,8 @@ def main():
     parser.add_argument('-k', type=int, default=5, help='number of references')
     parser.add_argument('--exclude', nargs='*', default=[], help='paths never returned (e.g. the real image)')
     parser.add_argument('--out', help='also write the ranked list as JSON')
-    parser.add_argument('--config', default=DEFAULT_CONFIG, help='retrieval config (a `retriever` dict)')
     parser.add_argument('--backend', choices=['auto', 'brute', 'faiss'])
-    parser.add_argument('--device', help="encoder device, e.g. 'cuda'")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries')
+    add_retriever_arguments(parser)
     args = parser.parse_args()
 
     from toolkit.datasets.io import read_image, read_mask

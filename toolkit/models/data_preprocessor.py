@@ -64,9 +64,8 @@ class HarmonizationDataPreprocessor(BaseDataPreprocessor):
         return self.normalize(torch.stack([sample.gt_img for sample in data_samples]).to(self.mean.device))
 
     @staticmethod
-    def _pad_references(references: list) -> tuple[list, Tensor]:
+    def _pad_references(references: list, counts: list[int]) -> tuple[list, Tensor]:
         """Examples with fewer (or no) references are padded with zero images; ``(B, R)`` marks the real ones."""
-        counts = [0 if refs is None else refs.shape[0] for refs in references]
         template = next(refs for refs in references if refs is not None and refs.shape[0])
         padded = []
         for refs, count in zip(references, counts):
@@ -83,12 +82,12 @@ class HarmonizationDataPreprocessor(BaseDataPreprocessor):
             inputs = {key: [item.get(key) for item in inputs] for key in keys}
         references = inputs.get('references')
         if isinstance(references, list):
-            counts = {0 if refs is None else refs.shape[0] for refs in references}
-            if counts == {0}:
+            counts = [0 if refs is None else refs.shape[0] for refs in references]
+            if not any(counts):
                 inputs = {key: value for key, value in inputs.items() if key != 'references'}
-            elif len(counts) > 1:
+            elif len(set(counts)) > 1:
                 inputs = dict(inputs)
-                inputs['references'], inputs['reference_valid'] = cls._pad_references(references)
+                inputs['references'], inputs['reference_valid'] = cls._pad_references(references, counts)
         batch = {}
         for key, value in inputs.items():
             if isinstance(value, torch.Tensor):

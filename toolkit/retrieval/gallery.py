@@ -38,10 +38,12 @@ class GalleryIndex:
         paths: the image paths, in index order.
     """
 
-    def __init__(self, folder: str, meta: dict, paths: list[str]):
+    def __init__(self, folder: str, meta: dict, paths: list[str], paths_on_disk: Optional[int] = None):
         self.folder = folder
         self.meta = meta
         self.paths = paths
+        # lines in paths.txt; more than ``count`` after an interrupted add (trimmed by the next add)
+        self._paths_on_disk = len(paths) if paths_on_disk is None else paths_on_disk
         self._faiss = None
         self._map()
 
@@ -81,7 +83,7 @@ class GalleryIndex:
             paths = [line.rstrip('\n') for line in handle if line.strip()]
         if len(paths) < meta['count']:
             raise GalleryError(f'{folder}: paths.txt lists {len(paths)} images, index.json says {meta["count"]}')
-        return cls(folder, meta, paths[:meta['count']])
+        return cls(folder, meta, paths[:meta['count']], paths_on_disk=len(paths))
 
     def _map(self) -> None:
         count = self.meta['count']
@@ -132,12 +134,13 @@ class GalleryIndex:
         return path if root is None or osp.isabs(path) else osp.join(root, path)
 
     # ------------------------------------------------------------------ growth
-    def add(self, paths: Sequence[str], content: np.ndarray, hsv: np.ndarray) -> None:
+    def add(self, paths: Sequence[str], content: np.ndarray, hsv: np.ndarray, save_faiss: bool = True) -> None:
         """Append images: ``content (n, P, D)`` and ``hsv (n, P, B)`` unit vectors (stored as float16).
 
         The data files are written first and ``index.json``'s count last, so an interrupted add leaves the
-        gallery as it was (trailing bytes are overwritten by the next add). A FAISS index, if built, is
-        extended with the new patches.
+        gallery as it was (trailing bytes and lines are overwritten by the next add). A FAISS index, if built,
+        is extended with the new patches; ``save_faiss=False`` leaves writing it to :meth:`save_faiss` (many
+        small adds would otherwise rewrite the whole index file each time).
         """
         n = len(paths)
         content = np.asarray(content)
@@ -159,15 +162,21 @@ class GalleryIndex:
                 handle.seek(count * self.patches * width * np.dtype(_DTYPE).itemsize)
                 handle.write(np.ascontiguousarray(array, dtype=_DTYPE).tobytes())
                 handle.truncate()
-        with open(osp.join(self.folder, 'paths.txt'), 'w', encoding='utf-8') as handle:
-            handle.writelines(path + '\n' for path in self.paths + stored)
+        paths_file = osp.join(self.folder, 'paths.txt')
+        if self._paths_on_disk != count:  # drop the lines of an interrupted add
+            with open(paths_file, 'w', encoding='utf-8') as handle:
+                handle.writelines(path + '\n' for path in self.paths)
+        with open(paths_file, 'a', encoding='utf-8') as handle:
+            handle.writelines(path + '\n' for path in stored)
+        self._paths_on_disk = count + n
         self.meta['count'] = count + n
         self.paths = self.paths + stored
         _write_json(osp.join(self.folder, 'index.json'), self.meta)
         self._map()
         if faiss_index is not None:
             faiss_index.add(np.ascontiguousarray(content.reshape(-1, self.dim), dtype=np.float32))
-            self._save_faiss(faiss_index)
+            if save_faiss:
+                self.save_faiss()
 
     # ------------------------------------------------------------------ FAISS
     @property
@@ -200,14 +209,17 @@ class GalleryIndex:
         for start in track(steps, description='FAISS: adding patches', disable=not progress):
             block = np.asarray(self.content[start:start + batch_images], dtype=np.float32)
             index.add(block.reshape(-1, self.dim))
-        self._save_faiss(index)
+        self._faiss = index
+        self.save_faiss()
 
-    def _save_faiss(self, index) -> None:
+    def save_faiss(self) -> None:
+        """Write the loaded FAISS index (no-op when none is loaded)."""
+        if self._faiss is None:
+            return
         import faiss
         path = osp.join(self.folder, 'faiss.index')
-        faiss.write_index(index, path + '.tmp')
+        faiss.write_index(self._faiss, path + '.tmp')
         os.replace(path + '.tmp', path)
-        self._faiss = index
 
     def faiss_index(self):
         """The FAISS index, loaded into memory once (float16 codes: 2 bytes per dimension and patch)."""

@@ -53,6 +53,7 @@ def build_reference_lists(retriever: HarmonizationRetriever, data_root: str, spl
 
     from toolkit.datasets import IHarmony4Dataset
     from toolkit.datasets.io import read_image, read_mask
+    from toolkit.datasets.transforms.processing import resize_mask
     if retriever.gallery is None or not len(retriever.gallery):
         raise HarmonizationDataError('the retriever has no gallery (or an empty one): build it first')
     dataset = IHarmony4Dataset(data_root=data_root, split=split, subsets=subsets, lazy_init=False)
@@ -62,8 +63,7 @@ def build_reference_lists(retriever: HarmonizationRetriever, data_root: str, spl
         composite = read_image(info['composite_path'])
         mask = read_mask(info['mask_path'])
         if mask.shape != composite.shape[:2]:
-            import cv2
-            mask = cv2.resize(mask, composite.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+            mask = resize_mask(mask, composite.shape[:2])
         results = retriever.query(composite, mask, k=k, exclude=[info['gt_path']])
         entries.append(dict(input=osp.relpath(info['composite_path'], data_root).replace(os.sep, '/'),
                             mask=osp.relpath(info['mask_path'], data_root).replace(os.sep, '/'),

@@ -208,15 +208,14 @@ class HarmonizationRetriever(BaseRetriever):
                                     encoder=self.encoder_identity, root=root, exist_ok=True)
         self.gallery, self.gallery_folder = index, folder
         known = {osp.normpath(index.absolute_path(i)) for i in range(len(index))}
-        paths = [path for path in dict.fromkeys(gallery) if osp.normpath(path if osp.isabs(path) or root is None
-                                                                         else osp.join(root, path)) not in known]
-        absolute = [path if osp.isabs(path) or root is None else osp.join(root, path) for path in paths]
+        absolute = [path for path in dict.fromkeys(path if osp.isabs(path) or root is None else osp.join(root, path)
+                                                   for path in gallery) if osp.normpath(path) not in known]
         size = self.encoder.input_size
         step = self.batch_size * 8  # images per append (bounded memory, periodic durable progress)
         from rich.progress import Progress
         with Progress(disable=not progress) as bar, ThreadPoolExecutor(self.num_workers) as pool:
-            task = bar.add_task('indexing gallery', total=len(paths))
-            for start in range(0, len(paths), step):
+            task = bar.add_task('indexing gallery', total=len(absolute))
+            for start in range(0, len(absolute), step):
                 images = list(pool.map(lambda path: _read_rgb(path, size), absolute[start:start + step]))
                 contents, histograms = [], []
                 for offset in range(0, len(images), self.batch_size):
@@ -224,7 +223,9 @@ class HarmonizationRetriever(BaseRetriever):
                     contents.append(content)
                     histograms.append(hsv)
                     bar.advance(task, len(content))
-                index.add(absolute[start:start + step], np.concatenate(contents), np.concatenate(histograms))
+                index.add(absolute[start:start + step], np.concatenate(contents), np.concatenate(histograms),
+                          save_faiss=False)
+        index.save_faiss()
         return index
 
     # ------------------------------------------------------------------ search
@@ -300,12 +301,8 @@ class HarmonizationRetriever(BaseRetriever):
 def build_retriever(config: str, gallery: Optional[str] = None, device: Optional[str] = None,
                     cfg_options: Optional[dict] = None) -> HarmonizationRetriever:
     """The ``retriever`` of an MMEngine config file (e.g. ``configs/retrieval/*.py``) with a gallery folder."""
-    from mmengine.config import Config
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'{config}: retrieval config does not exist')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    from toolkit.engine.launch import load_config
+    cfg = load_config(config, cfg_options=cfg_options)
     if 'retriever' not in cfg:
         raise KeyError(f'{config}: no `retriever = dict(...)` in this config')
     spec = cfg.retriever.to_dict()
@@ -314,3 +311,16 @@ def build_retriever(config: str, gallery: Optional[str] = None, device: Optional
     if device is not None:
         spec['device'] = device
     return RETRIEVERS.build(spec)
+
+
+#: the repository's retrieval config (the tools' default; present in a source checkout)
+DEFAULT_RETRIEVAL_CONFIG = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'retrieval',
+                                    'raiha-retrieval_dinov2-reg-b14-448.py')
+
+
+def add_retriever_arguments(parser) -> None:
+    """``--config``, ``--device`` and ``--cfg-options``, shared by the retrieval tools."""
+    from mmengine.config import DictAction
+    parser.add_argument('--config', default=DEFAULT_RETRIEVAL_CONFIG, help='retrieval config (a `retriever` dict)')
+    parser.add_argument('--device', help="encoder device, e.g. 'cuda'")
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries')

@@ -2,7 +2,9 @@
 # Training: every example gets one reference, a retrieved one (from the JSONL) or the augmented target, 50/50;
 # the model drops the references of half the iterations. Testing: one reference drawn per composite with a
 # seed (run tools/benchmark.py --references ... --reference-runs 5 for the paper's mean +- std over 5 draws).
-data_root = 'data/iHarmony4'
+# Loaders, test pipeline and evaluator are iHarmony4's; the datasets and the training pipeline differ.
+_base_ = ['./iharmony4-256.py']
+
 train_references = 'IHD_train_all.jsonl'  # written by tools/build_raharmony4.py (the released name)
 test_references = 'IHD_test_temp.jsonl'  # the released RAHarmony4 test list (2,248 composites)
 
@@ -14,29 +16,14 @@ train_pipeline = [
     dict(type='MakeTargetReference', crop_ratio=196 / 256, min_foreground=0.5, max_tries=5, flip_prob=0.5),
     dict(type='PackHarmonizationInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadHarmonizationImages'),
-    dict(type='Resize', scale=256),
-    dict(type='BinarizeMask', threshold=0.5),
-    dict(type='PackHarmonizationInputs'),
-]
 train_dataloader = dict(
     batch_size=48,
     num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type='RAHarmony4Dataset', data_root=data_root, ann_file=train_references,
-                 reference_choice='all', pipeline=train_pipeline),
+    dataset=dict(_delete_=True, type='RAHarmony4Dataset', data_root={{_base_.data_root}},
+                 ann_file=train_references, reference_choice='all', pipeline=train_pipeline),
 )
 val_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='RAHarmony4Dataset', data_root=data_root, ann_file=test_references,
-                 reference_choice='random', seed=0, pipeline=test_pipeline),
+    dataset=dict(_delete_=True, type='RAHarmony4Dataset', data_root={{_base_.data_root}}, ann_file=test_references,
+                 reference_choice='random', seed=0, pipeline={{_base_.test_pipeline}}),
 )
 test_dataloader = val_dataloader
-val_evaluator = dict(type='HarmonizationMetric', profile='toolkit')
-test_evaluator = val_evaluator

@@ -57,6 +57,7 @@ def reference_sgf(sgf, x, content, mask, ref_x, ref_content):
 def test_sgf_matches_the_written_out_equations_and_masks_attention():
     torch.manual_seed(0)
     sgf = SemanticGuidedFusion(channels=6, content_channels=5)
+    sgf.record_attention = True
     x, content = torch.randn(2, 6, 4, 4), torch.randn(2, 5, 4, 4)
     ref_x, ref_content = torch.randn(2, 1, 6, 4, 4), torch.randn(2, 1, 5, 4, 4)
     mask = torch.zeros(2, 1, 16, 16)
@@ -207,6 +208,7 @@ def test_tiny_config_trains_with_and_without_references(tmp_path, non_reference_
     cfg.custom_hooks = []
     runner = Runner.from_cfg(cfg)
     sgf = runner.model.generator.sgf
+    sgf.record_attention = True
     keys_seen = []
     sgf.register_forward_hook(lambda module, args, out: keys_seen.append(module.last_attention.shape[-1]))
     before = {name: p.detach().clone() for name, p in runner.model.named_parameters()}

@@ -161,6 +161,14 @@ def test_gallery_is_memory_mapped_append_only_and_checked(tmp_path):
     assert isinstance(reopened.content, np.memmap) and reopened.content.dtype == np.float16
     np.testing.assert_allclose(reopened.content[3:], second, atol=1e-3)
     assert reopened.bytes_per_image == 4 * (8 + 4) * 2
+    # an interrupted add leaves an extra line in paths.txt (count unchanged): the next add replaces it
+    with open(os.path.join(folder, 'paths.txt'), 'a') as handle:
+        handle.write('interrupted.jpg\n')
+    resumed = GalleryIndex.open(folder)
+    assert len(resumed) == 5
+    resumed.add(['f.jpg'], random_units(rng, (1, 4, 8)), random_units(rng, (1, 4, 4)))
+    assert GalleryIndex.open(folder).paths == ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg', 'e.jpg', 'f.jpg']
+    reopened = GalleryIndex.open(folder)
     with pytest.raises(GalleryError, match='content must be'):
         reopened.add(['x'], random_units(rng, (1, 4, 7)), random_units(rng, (1, 4, 4)))
     with pytest.raises(GalleryError, match='requested'):
