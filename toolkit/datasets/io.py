@@ -1,9 +1,18 @@
 """Reading composites, masks and real images with errors that name the file.
 
 Handles what real harmonization data contains: RGBA PNGs (opaque alpha is
-dropped; transparency is refused), 16-bit PNGs (scaled to 8 bit), grayscale
-images (replicated to RGB), EXIF orientation of JPEGs, and masks that are 1- or
-3-channel, {0, 255} or soft.
+dropped; transparency is refused, or flattened onto white on request), 16-bit PNGs
+(scaled to 8 bit), grayscale images (replicated to RGB), EXIF orientation of JPEGs,
+and masks that are 1- or 3-channel, {0, 255}, {0, 1} or soft.
+
+**Mask values** (one rule for datasets, the API and the CLI): a mask stored with
+integers (8 or 16 bit) whose largest value is 1 is a ``{0, 1}`` label mask (1 =
+foreground); any other integer mask is scaled by its type's range (255 or 65535),
+so ``{0, 255}`` and soft masks read as expected; float masks are taken as [0, 1].
+
+**Mask size** (one rule): a mask or real image whose size differs from the
+composite's but whose aspect ratio is the same (within 1 %) is resized to the
+composite (:func:`match_size`); any other mismatch is an error naming both files.
 """
 from __future__ import annotations
 
@@ -13,6 +22,8 @@ import cv2
 import numpy as np
 
 _EXIF_ORIENTATION_TAG = 0x0112
+#: file extensions read as images when listing folders (lower case)
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
 
 class HarmonizationDataError(ValueError):
@@ -53,6 +64,14 @@ def _apply_exif_orientation(image: np.ndarray, path: str) -> np.ndarray:
     return image
 
 
+#: ``alpha=`` policies of :func:`read_image` for RGBA images with transparent pixels
+ALPHA_POLICIES = ('refuse', 'flatten')
+#: what ``alpha='flatten'`` composites a transparent pixel onto (RGB): white, as viewers show a page
+FLATTEN_BACKGROUND = 255
+#: a size mismatch is resized when the aspect ratios differ by at most this fraction
+ASPECT_TOLERANCE = 0.01
+
+
 def _to_uint8(image: np.ndarray, path: str) -> np.ndarray:
     if image.dtype == np.uint8:
         return image
@@ -63,12 +82,42 @@ def _to_uint8(image: np.ndarray, path: str) -> np.ndarray:
     raise HarmonizationDataError(f'{path}: unsupported pixel type {image.dtype}')
 
 
-def read_image(path: str) -> np.ndarray:
+def flatten_alpha(rgba: np.ndarray, background: int = FLATTEN_BACKGROUND) -> np.ndarray:
+    """``(H, W, 4)`` uint8 (any channel order, alpha last) → ``(H, W, 3)`` composited over ``background``.
+
+    Example:
+        >>> flatten_alpha(np.array([[[200, 100, 0, 255], [200, 100, 0, 0], [0, 0, 0, 128]]], np.uint8)).tolist()
+        [[[200, 100, 0], [255, 255, 255], [127, 127, 127]]]
+    """
+    alpha = rgba[..., 3:].astype(np.float32) / 255.0
+    flat = rgba[..., :3].astype(np.float32) * alpha + float(background) * (1.0 - alpha)
+    return np.clip(np.round(flat), 0, 255).astype(np.uint8)
+
+
+def drop_alpha(image: np.ndarray, label: str, alpha: str = 'refuse') -> np.ndarray:
+    """Apply the ``alpha`` policy to a 4-channel image: opaque → drop it; transparent → refuse or flatten."""
+    if alpha not in ALPHA_POLICIES:
+        raise ValueError(f'alpha must be one of {ALPHA_POLICIES}; got {alpha!r}')
+    transparent = int(np.count_nonzero(image[..., 3] < 255))
+    if not transparent:
+        return image[..., :3]
+    if alpha == 'refuse':
+        share = 100.0 * transparent / image[..., 3].size
+        raise HarmonizationDataError(
+            f'{label}: RGBA image with {transparent} transparent pixels ({share:.2g} %, lowest alpha '
+            f'{int(image[..., 3].min())}); flatten it first, or use --alpha flatten (onto white)')
+    return flatten_alpha(image)
+
+
+def read_image(path: str, alpha: str = 'refuse') -> np.ndarray:
     """Read an image as ``(H, W, 3)`` uint8 RGB.
 
+    Args:
+        alpha: an RGBA image with transparent pixels is refused (``'refuse'``: a composite must be
+            opaque) or composited onto white (``'flatten'``). Opaque alpha is always dropped.
+
     Raises:
-        HarmonizationDataError: missing/unreadable file, or an RGBA image with transparency
-            (a composite must be opaque).
+        HarmonizationDataError: missing/unreadable file, or transparency with ``alpha='refuse'``.
     """
     image = _to_uint8(_read_raw(path), path)
     if image.ndim == 2:
@@ -77,30 +126,60 @@ def read_image(path: str) -> np.ndarray:
     if channels == 1:
         return np.repeat(image, 3, axis=2)
     if channels == 4:
-        if image[..., 3].min() < 255:
-            raise HarmonizationDataError(
-                f'{path}: RGBA image with transparent pixels; flatten it onto a background first')
-        image = image[..., :3]
+        image = drop_alpha(image, path, alpha)
     elif channels != 3:
         raise HarmonizationDataError(f'{path}: expected 1, 3 or 4 channels, got {channels}')
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=image if image.flags.c_contiguous else None)
 
 
-def read_mask(path: str) -> np.ndarray:
-    """Read a mask as ``(H, W)`` float32 in [0, 1] (1 = foreground).
+def mask_scale(array: np.ndarray) -> float:
+    """The value that means "fully foreground" for a mask array (see the module's mask rule).
+
+    Example:
+        >>> [mask_scale(np.array(values, np.uint8)) for values in ([0, 1], [0, 255], [0, 3])]
+        [1.0, 255.0, 255.0]
+    """
+    if array.dtype.kind in 'iu':
+        if array.size and int(array.max()) == 1:
+            return 1.0
+        return 65535.0 if array.dtype == np.uint16 else 255.0
+    return 1.0  # bool and float masks are already in [0, 1]
+
+
+def _single_channel(raw: np.ndarray, path: str) -> np.ndarray:
+    """Grayscale view of a mask: 3-channel masks must agree up to JPEG noise (their mean is used)."""
+    if raw.ndim == 2:
+        return raw
+    channels = raw[..., :3] if raw.shape[2] >= 3 else raw[..., :1]
+    if channels.shape[2] == 1:
+        return channels[..., 0]
+    scale = mask_scale(channels)
+    spread = 0.0
+    for start in range(0, channels.shape[0], 512):  # in bands: no full-size float copies
+        block = channels[start:start + 512].astype(np.float32)
+        spread = max(spread, float((block.max(axis=2) - block.min(axis=2)).max()) / scale)
+    if spread > 0.2:
+        raise HarmonizationDataError(f'{path}: mask channels differ; a mask must be grayscale')
+    mean = np.empty(channels.shape[:2], channels.dtype)
+    for start in range(0, channels.shape[0], 512):
+        mean[start:start + 512] = np.round(channels[start:start + 512].astype(np.float32).mean(axis=2))
+    return mean
+
+
+def read_mask(path: str, dtype=np.float32) -> np.ndarray:
+    """Read a mask as ``(H, W)`` in [0, 1] float32 (1 = foreground), or with ``dtype=np.uint8`` on 0–255.
 
     3-channel masks (as iHarmony4 releases them) must have equal channels up to
-    JPEG noise; their mean is used. An alpha channel is ignored.
+    JPEG noise; their mean is used. An alpha channel is ignored. ``{0, 1}`` integer
+    masks are label masks (see the module's mask rule).
 
     Raises:
         HarmonizationDataError: missing/unreadable file or channels that disagree.
     """
-    raw = _read_raw(path)
-    scale = 65535.0 if raw.dtype == np.uint16 else 255.0 if raw.dtype == np.uint8 else 1.0
-    mask = raw.astype(np.float32) / scale
-    if mask.ndim == 3:
-        mask = mask[..., :3] if mask.shape[2] >= 3 else mask[..., :1]
-        if mask.shape[2] > 1 and float(np.abs(mask - mask.mean(axis=2, keepdims=True)).max()) > 0.1:
-            raise HarmonizationDataError(f'{path}: mask channels differ; a mask must be grayscale')
-        mask = mask.mean(axis=2)
-    return np.clip(mask, 0.0, 1.0)
+    gray = _single_channel(_read_raw(path), path)
+    scale = mask_scale(gray)
+    if dtype == np.uint8:
+        if gray.dtype == np.uint8 and scale == 255.0:
+            return gray
+        return np.clip(np.round(gray.astype(np.float32) * (255.0 / scale)), 0, 255).astype(np.uint8)
+    return np.clip(gray.astype(np.float32) / scale, 0.0, 1.0)

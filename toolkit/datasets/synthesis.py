@@ -1,13 +1,17 @@
-"""Synthetic harmonization triplets from unlabeled photos, made the way iHarmony4 was: re-colour a masked region.
+"""Synthetic harmonization triplets from real photos, made the way iHarmony4 was: re-colour a masked region.
 
-* Masks: given (``masks/<name>_<k>.png`` next to the photos), or generated: GrabCut seeded with a
-  random rectangle, or a union of random ellipses; both smoothed, area 5–60 % of the image.
+* Photos come from a :class:`~toolkit.datasets.photos.PhotoCollection`: a folder, or the Lalonde & Efros
+  LabelMe photos with annotated object masks and classes (:mod:`toolkit.datasets.lalonde_efros`).
+* Masks: the photo's own (annotated, or ``masks/<name>_<k>.png`` next to the photos), or generated:
+  GrabCut seeded with a random rectangle, or a union of random ellipses; both smoothed, area 5–60 %.
 * Perturbations (each a registered transform with ``sample(rng, results) -> params`` and
   ``apply(image, params, results) -> image``, so a manifest entry replays exactly):
-  :class:`ReinhardTransfer` and :class:`HistogramTransfer` from another photo, :class:`GainGammaExposure`,
-  :class:`WhiteBalanceShift`, :class:`SaturationHueShift`, :class:`RandomToneCurve`.
-  :class:`RandomPerturbation` picks one per composite and re-draws until the foreground changed by at
-  least ``min_change`` (mean absolute difference on 0–255).
+  :class:`SameClassTransfer` (HCOCO's recipe: colour of a same-class object in another photo),
+  :class:`RetouchStyle` (HAdobe5k-like global edits), :class:`ReinhardTransfer` and
+  :class:`HistogramTransfer` from another photo, :class:`GainGammaExposure`, :class:`WhiteBalanceShift`,
+  :class:`SaturationHueShift`, :class:`RandomToneCurve`. :class:`RandomPerturbation` picks one per
+  composite and re-draws until the foreground changed by at least ``min_change`` (and at most
+  ``max_change``; mean absolute difference on 0–255).
 * The composite is ``perturbed·m + real·(1 − m)`` with the binary mask, so its background equals the
   real image exactly.
 
@@ -22,7 +26,7 @@ import hashlib
 import json
 import os
 import os.path as osp
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -34,8 +38,7 @@ from toolkit.ops import match_cumulative_cdf
 from toolkit.registry import DATASETS, TRANSFORMS
 
 from .io import HarmonizationDataError, read_image, read_mask
-
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+from .photos import PhotoCollection, open_collection
 
 
 # --------------------------------------------------------------------------------------------- masks
@@ -144,22 +147,43 @@ class Perturbation(BaseTransform):
         return results
 
 
-@functools.lru_cache(maxsize=32)
-def _cached_photo(path: str) -> np.ndarray:
-    image = read_image(path)
-    image.setflags(write=False)  # shared between calls: never modified in place
-    return image
+def _pick_reference(rng, results, pool=None) -> str:
+    """Another photo of the collection (from ``pool`` when given and not empty)."""
+    photos = results['photos']
+    candidates = [name for name in (pool or photos.names) if name != results['photo_name']]
+    if not candidates:
+        raise HarmonizationDataError(f'{photos.root}: colour transfer needs at least two photos')
+    return candidates[int(rng.integers(len(candidates)))]
 
 
-def _reference_image(results: dict, name: str) -> np.ndarray:
-    return _cached_photo(osp.join(results['photo_root'], name))
+def _lab(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
 
 
-def _pick_reference(rng, results) -> str:
-    pool = [name for name in results['reference_pool'] if name != results['photo_name']]
-    if not pool:
-        raise HarmonizationDataError(f'{results["photo_root"]}: colour transfer needs at least two photos')
-    return pool[int(rng.integers(len(pool)))]
+def lab_statistics_transfer(image: np.ndarray, foreground: np.ndarray, reference_lab: np.ndarray,
+                            strength: float) -> np.ndarray:
+    """Reinhard et al.: give the ``foreground`` pixels of ``image`` the Lab mean/std of ``reference_lab`` (N, 3).
+
+    ``strength`` in [0, 1] blends the original (0) with the full transfer (1); the whole image is mapped
+    (callers paste the foreground).
+    """
+    lab = _lab(image)
+    source = lab[foreground]
+    mean, std = source.mean(0), source.std(0) + 1e-6
+    transferred = (lab - mean) / std * reference_lab.std(0) + reference_lab.mean(0)
+    mixed = strength * transferred + (1 - strength) * lab
+    mixed[..., 0] = np.clip(mixed[..., 0], 0, 100)
+    return _clip_uint8(cv2.cvtColor(mixed.astype(np.float32), cv2.COLOR_LAB2RGB) * 255.0)
+
+
+def histogram_transfer(image: np.ndarray, foreground: np.ndarray, reference_pixels: np.ndarray) -> np.ndarray:
+    """Per-channel histogram matching of the ``foreground`` pixels of ``image`` to ``reference_pixels`` (N, 3)."""
+    output = image.copy()
+    for channel in range(3):
+        plane = output[..., channel]
+        plane[foreground] = _clip_uint8(match_cumulative_cdf(image[..., channel][foreground],
+                                                             reference_pixels[:, channel]))
+    return output
 
 
 @TRANSFORMS.register_module()
@@ -176,16 +200,9 @@ class ReinhardTransfer(Perturbation):
         return dict(reference=_pick_reference(rng, results), strength=float(rng.uniform(*self.strength)))
 
     def apply(self, image, params, results):
-        reference = _reference_image(results, params['reference'])
-        lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-        ref_lab = cv2.cvtColor(reference.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-        foreground = results['mask'].astype(bool)
-        source = lab[foreground]
-        mean, std = source.mean(0), source.std(0) + 1e-6
-        transferred = (lab - mean) / std * ref_lab.reshape(-1, 3).std(0) + ref_lab.reshape(-1, 3).mean(0)
-        mixed = params['strength'] * transferred + (1 - params['strength']) * lab
-        mixed[..., 0] = np.clip(mixed[..., 0], 0, 100)
-        return _clip_uint8(cv2.cvtColor(mixed.astype(np.float32), cv2.COLOR_LAB2RGB) * 255.0)
+        reference = results['photos'].image(params['reference'])
+        return lab_statistics_transfer(image, results['mask'].astype(bool), _lab(reference).reshape(-1, 3),
+                                       params['strength'])
 
 
 @TRANSFORMS.register_module()
@@ -196,14 +213,8 @@ class HistogramTransfer(Perturbation):
         return dict(reference=_pick_reference(rng, results))
 
     def apply(self, image, params, results):
-        reference = _reference_image(results, params['reference'])
-        foreground = results['mask'].astype(bool)
-        output = image.copy()
-        for channel in range(3):
-            plane = output[..., channel]
-            plane[foreground] = _clip_uint8(match_cumulative_cdf(image[..., channel][foreground],
-                                                                 reference[..., channel].ravel()))
-        return output
+        reference = results['photos'].image(params['reference'])
+        return histogram_transfer(image, results['mask'].astype(bool), reference.reshape(-1, 3))
 
 
 @TRANSFORMS.register_module()
@@ -302,6 +313,98 @@ class RandomToneCurve(Perturbation):
         return output
 
 
+@TRANSFORMS.register_module()
+class SameClassTransfer(Perturbation):
+    """iHarmony4's HCOCO recipe: the foreground takes the colour of an object **of the same class** in another photo.
+
+    The reference is the annotated object of another photo whose class (``photos.object_class``) is the
+    same; the transfer is Reinhard's Lab statistics (``'lab-statistics'``) or per-channel histogram
+    matching (``'histogram'``) to that object's pixels. Collections without classes, or a class with a
+    single photo, fall back to any other photo's object (``fallback='any'``) or raise (``'error'``).
+    """
+
+    def __init__(self, methods: Sequence[str] = ('lab-statistics', 'histogram'), strength=(0.7, 1.0),
+                 fallback: str = 'any'):
+        unknown = set(methods) - {'lab-statistics', 'histogram'}
+        if unknown or not methods:
+            raise ValueError(f"methods must be from 'lab-statistics', 'histogram'; got {methods}")
+        if fallback not in ('any', 'error'):
+            raise ValueError(f"fallback must be 'any' or 'error'; got {fallback!r}")
+        self.methods, self.strength, self.fallback = tuple(methods), strength, fallback
+
+    def sample(self, rng, results):
+        photos = results['photos']
+        label = photos.object_class(results['photo_name'])
+        pool = [name for name in photos.classes().get(label, []) if name != results['photo_name']]
+        if not pool and self.fallback == 'error':
+            raise HarmonizationDataError(f'{results["photo_name"]}: no other photo of class {label!r}')
+        with_masks = pool or [name for name in photos.names if photos.mask_labels(name)]
+        reference = _pick_reference(rng, results, with_masks)
+        return dict(reference=reference, reference_class=photos.object_class(reference),
+                    method=self.methods[int(rng.integers(len(self.methods)))],
+                    strength=float(rng.uniform(*self.strength)))
+
+    def apply(self, image, params, results):
+        photos = results['photos']
+        reference = photos.image(params['reference'])
+        if photos.mask_labels(params['reference']):
+            region = photos.mask(params['reference'], 0).astype(bool)
+        else:  # a collection without object masks: the whole reference photo
+            region = np.ones(reference.shape[:2], bool)
+        foreground = results['mask'].astype(bool)
+        if params['method'] == 'histogram':
+            transferred = histogram_transfer(image, foreground, reference[region])
+            return _clip_uint8(params['strength'] * transferred.astype(np.float64)
+                               + (1 - params['strength']) * image.astype(np.float64))
+        return lab_statistics_transfer(image, foreground, _lab(reference)[region], params['strength'])
+
+
+def _srgb_to_linear(x: np.ndarray) -> np.ndarray:
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def _linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0, 1)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)
+
+
+@TRANSFORMS.register_module()
+class RetouchStyle(Perturbation):
+    """A photographer's global edit, as HAdobe5k's expert retouches are: several adjustments at once.
+
+    In this order: white balance (``temperature``, ``tint`` gains), exposure in linear light (stops),
+    contrast (an S-curve around mid-grey), shadows/highlights (lift or crush each end), saturation
+    (about the Rec. 709 luma). Each adjustment is used with probability ``use_prob`` (at least one).
+    """
+
+    def __init__(self, temperature=(-0.25, 0.25), tint=(-0.08, 0.08), exposure=(-0.9, 0.9), contrast=(-0.5, 0.5),
+                 shadows=(-0.3, 0.3), highlights=(-0.3, 0.3), saturation=(0.55, 1.45), use_prob: float = 0.6):
+        self.ranges = dict(temperature=temperature, tint=tint, exposure=exposure, contrast=contrast, shadows=shadows,
+                           highlights=highlights, saturation=saturation)
+        self.use_prob = use_prob
+
+    NEUTRAL = dict(temperature=0.0, tint=0.0, exposure=0.0, contrast=0.0, shadows=0.0, highlights=0.0, saturation=1.0)
+
+    def sample(self, rng, results):
+        names = list(self.ranges)
+        used = rng.random(len(names)) < self.use_prob
+        if not used.any():
+            used[int(rng.integers(len(names)))] = True
+        values = {name: float(rng.uniform(*self.ranges[name])) for name in names}  # always draw: stable streams
+        return {name: values[name] if use else self.NEUTRAL[name] for name, use in zip(names, used)}
+
+    def apply(self, image, params, results):
+        x = image.astype(np.float64) / 255.0
+        x = x * np.array([1 + params['temperature'], 1 + params['tint'], 1 - params['temperature']])
+        x = _linear_to_srgb(_srgb_to_linear(np.clip(x, 0, 1)) * 2.0 ** params['exposure'])
+        x = x + params['contrast'] * x * (1 - x) * (2 * x - 1) * 2  # S-curve (contrast > 0) or its inverse
+        x = np.clip(x, 0, 1)
+        x = x + params['shadows'] * (1 - x) ** 3 * x * 2 + params['highlights'] * x ** 3 * (1 - x) * 2
+        luma = (x @ np.array([0.2126, 0.7152, 0.0722]))[..., None]
+        x = luma + params['saturation'] * (x - luma)
+        return _clip_uint8(255.0 * np.clip(x, 0, 1))
+
+
 DEFAULT_PERTURBATIONS = (
     dict(type='ReinhardTransfer'), dict(type='HistogramTransfer'), dict(type='GainGammaExposure'),
     dict(type='WhiteBalanceShift'), dict(type='SaturationHueShift'), dict(type='RandomToneCurve'),
@@ -322,15 +425,17 @@ class RandomPerturbation(BaseTransform):
     Args:
         perturbations: transform configs (default: all six).
         min_change: minimum mean absolute foreground difference on 0–255.
+        max_change: re-draw changes larger than this (``None``: no bound); keeps the magnitudes of the
+            training composites near those of real data.
         max_tries: draws before giving up (an error naming the photo).
     """
 
     def __init__(self, perturbations: Sequence = DEFAULT_PERTURBATIONS, weights: Optional[Sequence[float]] = None,
-                 min_change: float = 6.0, max_tries: int = 20):
+                 min_change: float = 6.0, max_change: Optional[float] = None, max_tries: int = 20):
         self.perturbations = [_build(cfg) for cfg in perturbations]
         weights = np.ones(len(self.perturbations)) if weights is None else np.asarray(weights, dtype=np.float64)
         self.weights = weights / weights.sum()
-        self.min_change, self.max_tries = min_change, max_tries
+        self.min_change, self.max_change, self.max_tries = min_change, max_change, max_tries
         self.by_name = {type(p).__name__: p for p in self.perturbations}
 
     def transform(self, results: dict) -> dict:
@@ -339,12 +444,14 @@ class RandomPerturbation(BaseTransform):
             chosen = self.perturbations[int(rng.choice(len(self.perturbations), p=self.weights))]
             chosen.transform(results)
             change = visible_change(results['gt'], results['composite'], results['mask'])
-            if change >= self.min_change:
+            if change >= self.min_change and (self.max_change is None or change <= self.max_change):
                 results['perturbation']['visible_change'] = change
                 results['perturbation']['attempts'] = attempt + 1
                 return results
+        wanted = (f'at least {self.min_change}' if self.max_change is None
+                  else f'between {self.min_change} and {self.max_change}')
         raise HarmonizationDataError(f'{results.get("photo_name")}: no perturbation changed the foreground by '
-                                     f'{self.min_change} after {self.max_tries} draws')
+                                     f'{wanted} after {self.max_tries} draws')
 
     def replay(self, results: dict, perturbation: dict) -> np.ndarray:
         """Re-apply a recorded ``{'type', 'params'}`` to ``results['gt']`` within ``results['mask']``."""
@@ -356,39 +463,28 @@ class RandomPerturbation(BaseTransform):
         return composite
 
 
-# ----------------------------------------------------------------------------------- photos and masks
-def list_photos(photo_root: str) -> list[str]:
-    if not osp.isdir(photo_root):
-        raise HarmonizationDataError(f'{photo_root}: photo folder does not exist')
-    names = sorted(name for name in os.listdir(photo_root) if name.lower().endswith(IMAGE_EXTENSIONS)
-                   and osp.isfile(osp.join(photo_root, name)))
-    if not names:
-        raise HarmonizationDataError(f'{photo_root}: no photos ({", ".join(IMAGE_EXTENSIONS)})')
-    return names
-
-
-def provided_masks(photo_root: str, photo_name: str) -> list[str]:
-    """``<photo_root>/masks/<stem>_<k>.png`` for this photo, sorted."""
-    folder = osp.join(photo_root, 'masks')
-    if not osp.isdir(folder):
-        return []
-    stem = osp.splitext(photo_name)[0]
-    return sorted(osp.join(folder, name) for name in os.listdir(folder)
-                  if name.startswith(stem + '_') and name.endswith('.png') and name[len(stem) + 1:-4].isdigit())
-
-
+# ------------------------------------------------------------------------------------------ masks
 def example_rng(seed: int, photo_index: int, mask_index: int, composite_index: int = -1) -> np.random.Generator:
     """An independent, reproducible stream per (seed, photo, mask, composite)."""
     return np.random.default_rng(np.random.SeedSequence([seed, photo_index, mask_index, composite_index + 1]))
 
 
+def _as_collection(photos: Union[str, dict, PhotoCollection]) -> PhotoCollection:
+    if isinstance(photos, PhotoCollection):
+        return photos
+    if isinstance(photos, dict):
+        return open_collection(photos)
+    return open_collection(dict(kind='folder', root=photos))
+
+
 @TRANSFORMS.register_module()
 class SynthesizeComposite(BaseTransform):
-    """Online synthesis: from ``photo_root``/``photo_name`` make ``gt``, ``mask``, ``composite`` (then Resize/Pack).
+    """Online synthesis: from a photo of a collection make ``gt``, ``mask``, ``composite`` (then Resize/Pack).
 
-    Required keys: ``photo_root``, ``photo_name``, ``reference_pool``, ``photo_index``, ``mask_index``,
-    ``composite_index``, ``seed``. Adds ``gt``, ``mask`` (float {0, 1}), ``composite``, ``perturbation``,
-    ``mask_source`` and the usual ``ori_shape``/``img_shape``.
+    Required keys: ``photo_source`` (a collection spec, :func:`~toolkit.datasets.photos.open_collection`),
+    ``photo_name``, ``photo_index``, ``mask_index``, ``composite_index``, ``seed``. Adds ``gt``, ``mask``
+    (float {0, 1}), ``composite``, ``perturbation``, ``mask_source`` and the usual ``ori_shape``/``img_shape``.
+    The photo's provided masks are used when it has any; otherwise masks are generated.
     """
 
     def __init__(self, perturbation: dict = dict(type='RandomPerturbation'), mask_method: str = 'grabcut',
@@ -398,17 +494,18 @@ class SynthesizeComposite(BaseTransform):
         # a mask is a pure function of (photo, seed, mask index): compute each once
         self._mask = functools.lru_cache(maxsize=mask_cache_size)(self._make_mask)
 
-    def _make_mask(self, photo_root: str, photo_name: str, seed: int, photo_index: int, mask_index: int):
-        given = provided_masks(photo_root, photo_name)
-        if given:
-            mask_path = given[mask_index % len(given)]
-            return (read_mask(mask_path) > 0.5).astype(np.uint8), f'provided:{osp.basename(mask_path)}'
-        image = _cached_photo(osp.join(photo_root, photo_name))
-        return generate_mask(image, example_rng(seed, photo_index, mask_index), self.mask_method, self.area_range)
+    def _make_mask(self, photos: PhotoCollection, photo_name: str, seed: int, photo_index: int, mask_index: int):
+        labels = photos.mask_labels(photo_name)
+        if labels:
+            index = mask_index % len(labels)
+            return photos.mask(photo_name, index), f'provided:{labels[index]}'
+        return generate_mask(photos.image(photo_name), example_rng(seed, photo_index, mask_index), self.mask_method,
+                             self.area_range)
 
     def transform(self, results: dict) -> dict:
-        results['gt'] = _cached_photo(osp.join(results['photo_root'], results['photo_name'])).copy()
-        mask, results['mask_source'] = self._mask(results['photo_root'], results['photo_name'], results['seed'],
+        photos = results['photos'] = open_collection(results['photo_source'])
+        results['gt'] = photos.image(results['photo_name']).copy()
+        mask, results['mask_source'] = self._mask(photos, results['photo_name'], results['seed'],
                                                   results['photo_index'], results['mask_index'])
         results['mask'] = mask.copy()
         results['rng'] = example_rng(results['seed'], results['photo_index'], results['mask_index'],
@@ -427,45 +524,56 @@ def _write_png(path: str, image: np.ndarray) -> None:
         raise OSError(f'could not write {path}')
 
 
-def make_composites(photo_root: str, out_root: str, per_image: int = 20, masks_per_image: int = 4, seed: int = 0,
-                    name: Optional[str] = None, test_fraction: float = 0.2, mask_method: str = 'grabcut',
-                    area_range=(0.05, 0.6), perturbation: dict = dict(type='RandomPerturbation'),
+def split_photos(names: Sequence[str], test_fraction: float, seed: int) -> set[str]:
+    """The photos of the test split: a seeded random ``test_fraction`` of them (split by photo, never by composite)."""
+    order = np.random.default_rng(np.random.SeedSequence([seed, 2 ** 20])).permutation(len(names))
+    test_count = int(round(test_fraction * len(names))) if len(names) > 1 else 0
+    return {names[i] for i in order[:test_count]}
+
+
+def make_composites(photos: Union[str, dict, PhotoCollection], out_root: str, per_image: int = 20,
+                    masks_per_image: int = 4, seed: int = 0, name: Optional[str] = None, test_fraction: float = 0.2,
+                    mask_method: str = 'grabcut', area_range=(0.05, 0.6),
+                    perturbation: dict = dict(type='RandomPerturbation'), metadata: Optional[dict] = None,
                     progress: Optional[Callable[[int, int], None]] = None) -> dict:
     """Write an iHarmony4-layout dataset under ``out_root/<name>/`` plus ``IHD_{train,test}.txt`` and a manifest.
 
-    Each photo gets ``masks_per_image`` masks (or its provided ones) and ``per_image`` composites spread
-    over them, named ``<photo>_<mask>_<k>.png`` as iHarmony4 does. Photos (not composites) are split
-    into train and test, so no real image appears in both. Everything is PNG, so a composite's
-    background equals its real image exactly. Same arguments and seed → identical files.
+    Args:
+        photos: a folder of photos, a collection spec, or a :class:`~toolkit.datasets.photos.PhotoCollection`
+            (e.g. :class:`~toolkit.datasets.lalonde_efros.LalondeEfrosPhotos` with object masks and classes).
+        metadata: extra fields for the manifest (e.g. the recipe that made it).
+
+    Each photo gets its provided masks, or ``masks_per_image`` generated ones, and ``per_image``
+    composites spread over them, named ``<photo>_<mask>_<k>.png`` as iHarmony4 does. Photos (not
+    composites) are split into train and test, so no real image appears in both. Everything is PNG,
+    so a composite's background equals its real image exactly. Same arguments and seed → identical files.
 
     Returns:
         The manifest (also written to ``out_root/<name>/manifest.json``).
     """
-    photos = list_photos(photo_root)
-    name = name or osp.basename(osp.normpath(photo_root))
+    photos = _as_collection(photos)
+    names = list(photos.names)
+    name = name or osp.basename(osp.normpath(photos.root))
     subset_root = osp.join(out_root, name)
     for folder in ('composite_images', 'masks', 'real_images'):
         os.makedirs(osp.join(subset_root, folder), exist_ok=True)
     synthesize = SynthesizeComposite(perturbation, mask_method, area_range)
-    order = np.random.default_rng(np.random.SeedSequence([seed, 2 ** 20])).permutation(len(photos))
-    test_count = int(round(test_fraction * len(photos))) if len(photos) > 1 else 0
-    test_photos = {photos[i] for i in order[:test_count]}
-    manifest = dict(generator='toolkit.datasets.synthesis', version=1, seed=seed, photo_root=osp.abspath(photo_root),
+    test_photos = split_photos(names, test_fraction, seed)
+    manifest = dict(generator='toolkit.datasets.synthesis', version=2, seed=seed, photo_source=photos.spec(),
                     name=name, per_image=per_image, masks_per_image=masks_per_image, mask_method=mask_method,
                     area_range=list(area_range), perturbation=perturbation, test_fraction=test_fraction,
-                    composites=[])
+                    **(metadata or {}), composites=[])
     splits = dict(train=[], test=[])
-    total, done = len(photos) * per_image, 0
-    for photo_index, photo_name in enumerate(photos):
+    total, done = len(names) * per_image, 0
+    for photo_index, photo_name in enumerate(names):
         stem = osp.splitext(photo_name)[0].replace('_', '-')  # keeps <real>_<fg>_<k> parseable
-        given = provided_masks(photo_root, photo_name)
-        mask_count = len(given) or masks_per_image
+        mask_count = len(photos.mask_labels(photo_name)) or masks_per_image
         split = 'test' if photo_name in test_photos else 'train'
         real_written = False
         for k in range(per_image):
             mask_index = k % mask_count
-            results = dict(photo_root=photo_root, photo_name=photo_name, reference_pool=photos, seed=seed,
-                           photo_index=photo_index, mask_index=mask_index, composite_index=k)
+            results = dict(photo_source=photos.spec(), photo_name=photo_name, seed=seed, photo_index=photo_index,
+                           mask_index=mask_index, composite_index=k)
             synthesize.transform(results)
             if not real_written:
                 _write_png(osp.join(subset_root, 'real_images', f'{stem}.png'), results['gt'])
@@ -481,17 +589,28 @@ def make_composites(photo_root: str, out_root: str, per_image: int = 20, masks_p
                 composite=f'{name}/composite_images/{composite_name}', mask=f'{name}/masks/{mask_name}',
                 real=f'{name}/real_images/{stem}.png', photo=photo_name, split=split, photo_index=photo_index,
                 mask_index=mask_index, composite_index=k, mask_source=results['mask_source'],
-                perturbation=results['perturbation']))
+                object_class=photos.object_class(photo_name), perturbation=results['perturbation']))
             done += 1
             if progress:
                 progress(done, total)
-    for split, names in splits.items():
+    for split, composites in splits.items():
         with open(osp.join(subset_root, f'{name}_{split}.txt'), 'w') as handle:
-            handle.writelines(f'{composite}\n' for composite in names)
-        with open(osp.join(out_root, f'IHD_{split}.txt'), 'w') as handle:
-            handle.writelines(f'{name}/composite_images/{composite}\n' for composite in names)
+            handle.writelines(f'{composite}\n' for composite in composites)
+        _update_ihd_split(osp.join(out_root, f'IHD_{split}.txt'), name, composites)
     save_manifest(manifest, osp.join(subset_root, 'manifest.json'))
     return manifest
+
+
+def _update_ihd_split(path: str, subset: str, composites: Sequence[str]) -> None:
+    """Write ``subset``'s lines into a root split file, keeping the other subsets' lines (several sources can
+    share one dataset root)."""
+    kept = []
+    if osp.isfile(path):
+        with open(path, encoding='utf-8') as handle:
+            kept = [line for line in handle if line.strip() and not line.startswith(f'{subset}/')]
+    with open(path, 'w', encoding='utf-8') as handle:
+        handle.writelines(kept)
+        handle.writelines(f'{subset}/composite_images/{composite}\n' for composite in composites)
 
 
 def save_manifest(manifest: dict, path: str) -> None:
@@ -501,10 +620,13 @@ def save_manifest(manifest: dict, path: str) -> None:
 
 
 def load_manifest(path: str) -> dict:
+    """Read a manifest (version 1, which named a folder as ``photo_root``, is read as a folder collection)."""
     with open(path, encoding='utf-8') as handle:
         manifest = json.load(handle)
     if manifest.get('generator') != 'toolkit.datasets.synthesis':
         raise HarmonizationDataError(f'{path}: not a HarmonyZoo synthesis manifest')
+    if 'photo_source' not in manifest and 'photo_root' in manifest:
+        manifest['photo_source'] = dict(kind='folder', root=manifest.pop('photo_root'))
     return manifest
 
 
@@ -512,17 +634,18 @@ def replay_composite(manifest: dict, entry: dict, out_root: str) -> np.ndarray:
     """Rebuild one composite from its manifest entry (the real image, the mask and the recorded parameters)."""
     results = dict(gt=read_image(osp.join(out_root, entry['real'])),
                    mask=(read_mask(osp.join(out_root, entry['mask'])) > 0.5).astype(np.uint8),
-                   photo_root=manifest['photo_root'], photo_name=entry['photo'])
+                   photos=open_collection(manifest['photo_source']), photo_name=entry['photo'])
     return _build(manifest['perturbation']).replay(results, entry['perturbation'])
 
 
 # ------------------------------------------------------------------------------------------- online
 @DATASETS.register_module()
 class SyntheticCompositeDataset(BaseDataset):
-    """Triplets synthesised on the fly from a folder of photos (nothing written to disk).
+    """Triplets synthesised on the fly from a photo collection (nothing written to disk).
 
     Args:
-        photo_root: folder of photos (optionally with ``masks/<stem>_<k>.png``).
+        photo_root: a folder of photos (optionally with ``masks/<stem>_<k>.png``), or a collection spec
+            such as ``dict(kind='lalonde-efros', root='data/iHarmony4-repo')``.
         per_image: examples per photo (``len(dataset) = photos × per_image``).
         masks_per_image: masks drawn per photo (ignored for photos with provided masks).
         seed: examples are a pure function of ``(seed, index)``: the same seed gives the same
@@ -532,27 +655,29 @@ class SyntheticCompositeDataset(BaseDataset):
         synthesis: config of the :class:`SynthesizeComposite` transform.
     """
 
-    def __init__(self, photo_root: str, per_image: int = 20, masks_per_image: int = 4, seed: int = 0,
+    def __init__(self, photo_root: Union[str, dict], per_image: int = 20, masks_per_image: int = 4, seed: int = 0,
                  pipeline=(), synthesis: dict = dict(type='SynthesizeComposite'), subset: str = 'synthetic',
                  **kwargs):
-        self.photo_root, self.per_image, self.masks_per_image = photo_root, per_image, masks_per_image
+        self.photo_source = _as_collection(photo_root).spec()
+        self.per_image, self.masks_per_image = per_image, masks_per_image
         self.seed, self.subset = seed, subset
         with DefaultScope.overwrite_default_scope('toolkit'):
             super().__init__(ann_file='', data_root='', pipeline=[synthesis, *pipeline], **kwargs)
 
     def load_data_list(self) -> list[dict]:
-        photos = list_photos(self.photo_root)
+        photos = open_collection(self.photo_source)
         data_list = []
-        for photo_index, photo_name in enumerate(photos):
-            mask_count = len(provided_masks(self.photo_root, photo_name)) or self.masks_per_image
+        for photo_index, photo_name in enumerate(photos.names):
+            mask_count = len(photos.mask_labels(photo_name)) or self.masks_per_image
             for k in range(self.per_image):
-                data_list.append(dict(photo_root=self.photo_root, photo_name=photo_name, reference_pool=photos,
-                                      seed=self.seed, photo_index=photo_index, mask_index=k % mask_count,
-                                      composite_index=k, subset=self.subset,
+                data_list.append(dict(photo_source=self.photo_source, photo_name=photo_name, seed=self.seed,
+                                      photo_index=photo_index, mask_index=k % mask_count, composite_index=k,
+                                      subset=self.subset,
                                       name=f'{self.subset}/{osp.splitext(photo_name)[0]}_{k % mask_count + 1}_{k + 1}'))
         self._metainfo['subsets'] = (self.subset,)
         return data_list
 
     def cache_identity(self) -> dict:
-        digest = hashlib.sha256('\n'.join(list_photos(self.photo_root)).encode()).hexdigest()
-        return dict(kind='synthetic', photo_root=osp.abspath(self.photo_root), photos=digest, seed=self.seed)
+        photos = open_collection(self.photo_source)
+        digest = hashlib.sha256('\n'.join(photos.names).encode()).hexdigest()
+        return dict(kind='synthetic', photo_source=self.photo_source, photos=digest, seed=self.seed)

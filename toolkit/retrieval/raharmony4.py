@@ -5,11 +5,9 @@ import os
 import os.path as osp
 from typing import Optional, Sequence
 
-from toolkit.datasets.io import HarmonizationDataError
+from toolkit.datasets.io import IMAGE_EXTENSIONS, HarmonizationDataError
 
 from .retriever import HarmonizationRetriever
-
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
 
 def list_gallery_images(source: str, root: Optional[str] = None) -> list[str]:

@@ -102,7 +102,7 @@ def test_mask_size_mismatch(tiny_iharmony):
     assert dataset[1]['inputs']['mask'].shape == (1, 32, 32)
     # different aspect ratio: cannot be resized
     write_gray(os.path.join(tiny_iharmony, 'HCOCO', 'masks', 'c2_2.png'), np.full((40, 40), 255, np.uint8))
-    with pytest.raises(HarmonizationDataError, match=r'c2_2.png: size 40x40 does not match composite .*c2_2_9.png '
+    with pytest.raises(HarmonizationDataError, match=r'c2_2.png: mask size 40x40 does not match composite .*c2_2_9.png '
                                                        r'\(60x40\)'):
         dataset[1]
 

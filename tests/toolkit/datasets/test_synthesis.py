@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import write_gray
-from toolkit.datasets import (IHarmony4Dataset, SyntheticCompositeDataset, load_manifest, make_composites,
+from toolkit.datasets import (FolderPhotos, IHarmony4Dataset, SyntheticCompositeDataset, load_manifest, make_composites,
                               read_image, read_mask, replay_composite)
 from toolkit.datasets.synthesis import (GainGammaExposure, RandomToneCurve, ReinhardTransfer, SaturationHueShift,
                                         WhiteBalanceShift, generate_mask, save_manifest, visible_change)
@@ -129,7 +129,7 @@ def test_reinhard_transfer_moves_foreground_towards_the_reference(photos):
     mask = np.zeros(gt.shape[:2], np.uint8)
     mask[50:200, 50:200] = 1
     out = ReinhardTransfer().apply(gt, dict(reference='rainnet3.png', strength=1.0),
-                                   dict(mask=mask, photo_root=photos))
+                                   dict(mask=mask, photos=FolderPhotos(photos)))
 
     def lab_mean(image, region=None):
         lab = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)

@@ -8,13 +8,7 @@ from mmcv.transforms import BaseTransform
 from toolkit.registry import TRANSFORMS
 
 from ..io import HarmonizationDataError, read_image, read_mask
-from .processing import resize_image, resize_mask
-
-_ASPECT_TOLERANCE = 0.01
-
-
-def _same_aspect(shape_a, shape_b) -> bool:
-    return abs(shape_a[0] / shape_a[1] - shape_b[0] / shape_b[1]) <= _ASPECT_TOLERANCE * shape_a[0] / shape_a[1]
+from .processing import match_size
 
 
 @TRANSFORMS.register_module()
@@ -43,14 +37,12 @@ class LoadHarmonizationImages(BaseTransform):
         self.foreground_threshold = foreground_threshold
 
     def _match_size(self, array: np.ndarray, target_shape, path: str, composite_path: str, is_mask: bool):
-        if array.shape[:2] == tuple(target_shape):
-            return array
-        if not (self.resize_mismatched and _same_aspect(array.shape[:2], target_shape)):
+        kind = 'mask' if is_mask else 'image'
+        if not self.resize_mismatched and array.shape[:2] != tuple(target_shape):
             raise HarmonizationDataError(
-                f'{path}: size {array.shape[1]}x{array.shape[0]} does not match composite {composite_path} '
-                f'({target_shape[1]}x{target_shape[0]}) and the aspect ratios differ, so it cannot be resized')
-        size = (target_shape[0], target_shape[1])
-        return resize_mask(array, size) if is_mask else resize_image(array, size)
+                f'{path}: {kind} size {array.shape[1]}x{array.shape[0]} does not match composite {composite_path} '
+                f'({target_shape[1]}x{target_shape[0]})')
+        return match_size(array, target_shape, path, f'composite {composite_path}', kind)
 
     def transform(self, results: dict) -> Optional[dict]:
         composite_path = results['composite_path']

@@ -17,7 +17,7 @@ from mmcv.transforms import BaseTransform
 
 from toolkit.registry import TRANSFORMS
 
-from ..io import HarmonizationDataError
+from ..io import ASPECT_TOLERANCE, HarmonizationDataError
 
 _IMAGE_KEYS = ('composite', 'gt')
 _MASK_KEYS = ('mask', 'soft_mask')
@@ -38,11 +38,40 @@ def resize_image(image: np.ndarray, size: Sequence[int], interpolation: str = 'a
 
 
 def resize_mask(mask: np.ndarray, size: Sequence[int], interpolation: str = 'bilinear') -> np.ndarray:
-    """Resize an ``(H, W)`` float mask to ``size = (height, width)``; values stay in [0, 1]."""
+    """Resize an ``(H, W)`` mask to ``size = (height, width)``: float in [0, 1], or uint8 (0–255) kept uint8."""
     height, width = size
     method = _pick_interpolation(interpolation, mask.shape[:2], size)
+    if mask.dtype == np.uint8:
+        return mmcv.imresize(mask, (width, height), interpolation=method)
     resized = mmcv.imresize(mask.astype(np.float32), (width, height), interpolation=method)
     return np.clip(resized, 0.0, 1.0)
+
+
+def same_aspect(shape_a, shape_b) -> bool:
+    """Whether two ``(H, W)`` shapes have the same aspect ratio within :data:`~toolkit.datasets.io.ASPECT_TOLERANCE`."""
+    ratio_a, ratio_b = shape_a[0] / shape_a[1], shape_b[0] / shape_b[1]
+    return abs(ratio_a - ratio_b) <= ASPECT_TOLERANCE * ratio_a
+
+
+def match_size(array: np.ndarray, target_shape, label: str, composite_label: str, kind: str = 'mask') -> np.ndarray:
+    """The size rule for masks and real images: same size as the composite, or same aspect ratio and resized
+    (masks bilinearly, images with :func:`resize_image`).
+
+    Raises:
+        HarmonizationDataError: the aspect ratios differ (the message names both files and sizes).
+
+    Example:
+        >>> match_size(np.ones((50, 100), np.float32), (100, 200), 'm.png', 'c.jpg').shape
+        (100, 200)
+    """
+    if array.shape[:2] == tuple(target_shape[:2]):
+        return array
+    if not same_aspect(array.shape[:2], target_shape):
+        raise HarmonizationDataError(
+            f'{label}: {kind} size {array.shape[1]}x{array.shape[0]} does not match {composite_label} '
+            f'({target_shape[1]}x{target_shape[0]}) and the aspect ratios differ, so it cannot be resized')
+    size = tuple(target_shape[:2])
+    return resize_mask(array, size) if kind == 'mask' else resize_image(array, size)
 
 
 def _apply(results: dict, image_fn, mask_fn) -> None:
