@@ -3,83 +3,104 @@
     harmony list [PATTERN]
     harmony info NAME
     harmony download NAME
-    harmony harmonize --model NAME IMAGE MASK -o OUT
-    harmony harmonize --model NAME --images DIR --masks DIR -o OUT_DIR
+    harmony harmonize IMAGE MASK -o OUT [--model NAME]           (the zoo's default model when omitted)
+    harmony harmonize --images DIR --masks DIR -o OUT_DIR [--skip-errors] [--overwrite]
+
+Every error is one line on stderr and a non-zero exit status; no input file is ever written to.
+Heavy modules (torch, MMEngine) are imported only by the commands that need them.
 """
 from __future__ import annotations
 
-import glob
 import os
 import os.path as osp
+import sys
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+from toolkit.version import __version__
 
 
-def _console() -> Console:
+def _console():
+    from rich.console import Console
     return Console(width=None if Console().is_terminal else 150)
 
 
-def _fail(error: Exception) -> None:
+def _fail(error: BaseException) -> None:
     message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
-    raise click.ClickException(' '.join(message.split()))
+    raise click.ClickException(' '.join(message.split()) or type(error).__name__)
 
 
-def _errors():
+def _errors() -> tuple:
+    """Exceptions that carry a user-facing message (bad input, missing files, hub problems, devices)."""
     from toolkit.datasets.io import HarmonizationDataError
     from toolkit.hub import HubError
     return (HarmonizationDataError, HubError, KeyError, FileNotFoundError, ValueError, OSError)
 
 
-@click.group(context_settings=dict(help_option_names=['-h', '--help']))
+def _is_out_of_memory(error: BaseException) -> bool:
+    if isinstance(error, MemoryError):
+        return True
+    import torch
+    if isinstance(error, torch.OutOfMemoryError):
+        return True
+    return 'out of memory' in str(error).lower() or 'insufficient memory' in str(error).lower()
+
+
+@click.group(context_settings=dict(help_option_names=['-h', '--help'], max_content_width=110))
+@click.version_option(__version__, '--version', '-V', prog_name='harmony', message='%(prog)s (HarmonyZoo) %(version)s')
 def main():
     """HarmonyZoo: image-harmonization models, one command away."""
 
 
-@main.command('list')
+@main.command('list', short_help='List zoo models (PATTERN: shell-style, e.g. "*rain*").')
 @click.argument('pattern', default='*')
 def list_command(pattern):
-    """List zoo models (shell-style PATTERN, e.g. '*rain*')."""
-    from toolkit.zoo import is_cached, load_index
+    """List zoo models whose name matches PATTERN (shell-style, case-insensitive, e.g. '*rain*').
+
+    The weights column says what `harmony harmonize --model NAME` needs: bundled (ships with HarmonyZoo),
+    cached, download (fetched on first use), none needed (non-learned), or not released.
+    """
+    import fnmatch
+
+    from rich.table import Table
+
+    from toolkit.zoo import default_model_name, load_index
     models = load_index()
-    names = sorted(name for name in models if __import__('fnmatch').fnmatch(name.lower(), pattern.lower()))
-    table = Table(title=f'{len(names)} models', title_justify='left')
+    default = default_model_name(required=False)
+    names = sorted(name for name in models if fnmatch.fnmatch(name.lower(), pattern.lower()))
+    table = Table(title=f'{len(names)} models (* = the default of harmony harmonize)', title_justify='left')
     for column in ('name', 'collection', 'weights', 'config'):
         table.add_column(column)
     for name in names:
         model = models[name]
-        if model.weights is None:
-            weights = 'none needed' if 'baselines' in model.config else 'not released'
-        else:
-            weights = 'cached' if is_cached(name) else 'download'
-        table.add_row(name, model.collection or '', weights, osp.relpath(model.config))
+        table.add_row(f'{name} *' if name == default else name, model.collection or '', model.weights_status,
+                      osp.relpath(model.config))
     _console().print(table)
 
 
-@main.command()
+@main.command(short_help='Show a model\'s config, weights and published results.')
 @click.argument('name')
 def info(name):
-    """Show a model's config, weights and published results."""
-    from toolkit.zoo import get_model_info, is_cached
+    """Show a model's config, weights (and whether they are here) and published results."""
+    from rich.table import Table
+
+    from toolkit.zoo import default_model_name, get_model_info
     try:
         model = get_model_info(name)
     except KeyError as error:
         _fail(error)
     console = _console()
-    console.print(f'[bold]{model.name}[/bold]  ({model.collection or "no collection"})')
+    default = ' (default model)' if name == default_model_name(required=False) else ''
+    console.print(f'[bold]{model.name}[/bold]{default}  ({model.collection or "no collection"})')
     console.print(f'config:  {osp.relpath(model.config)}')
     if model.paper:
         console.print(f'paper:   {model.paper.get("Title", "")} {model.paper.get("URL", "")}')
     if model.weights:
         weights = model.weights
-        console.print(f'weights: {weights.uri}\n         sha256 {weights.sha256}  size {weights.size} bytes  '
-                      f'{"(cached)" if is_cached(name) else "(not cached: harmony download " + name + ")"}')
+        console.print(f'weights: {weights.uri}  [{model.weights_status}]\n         sha256 {weights.sha256}  '
+                      f'size {weights.size} bytes')
     else:
-        console.print('weights: none')
+        console.print(f'weights: {model.weights_status}')
     for key, value in model.metadata.items():
         console.print(f'{key}: {value}')
     if model.results:
@@ -93,75 +114,152 @@ def info(name):
         console.print(table)
 
 
-@main.command()
+@main.command(short_help='Download and verify a model\'s weights into the cache.')
 @click.argument('name')
 @click.option('--cache-dir', default=None, help='huggingface_hub cache (default HF_HUB_CACHE)')
 def download(name, cache_dir):
-    """Download (and verify) a model's weights into the cache."""
+    """Make a model's weights available offline: bundled weights are verified, hub weights downloaded (or found in
+    the cache) and verified. A model without released weights is an error."""
     from toolkit.zoo import download as download_model
+    from toolkit.zoo import get_model_info
     try:
+        status = get_model_info(name).weights_status
         path = download_model(name, cache_dir=cache_dir)
     except _errors() as error:
         _fail(error)
-    click.echo(f'{name}: no weights needed' if path is None else f'{name}: {path}')
+    if path is None:
+        click.echo(f'{name}: non-learned model, no weights needed')
+    elif status == 'bundled':
+        click.echo(f'{name}: bundled with HarmonyZoo, verified: {path}')
+    else:
+        click.echo(f'{name}: {"already cached" if status == "cached" else "downloaded"}, verified: {path}')
 
 
-def _output_path(out: str, image: str) -> str:
-    return osp.join(out, osp.splitext(osp.basename(image))[0] + '.png')
+# ------------------------------------------------------------------------------------------- harmonize
+def _folder_pairs(images: str, masks: str, output: str):
+    from toolkit.apis.harmonizer import pair_masks
+    from toolkit.datasets.io import IMAGE_EXTENSIONS, HarmonizationDataError
+    for folder, option in ((images, '--images'), (masks, '--masks')):
+        if not osp.isdir(folder):
+            raise HarmonizationDataError(f'{folder}: {option} folder does not exist')
+        if osp.realpath(folder) == osp.realpath(output):
+            raise HarmonizationDataError(f'{output}: is the {option} folder; inputs are never overwritten, choose '
+                                         'another output folder')
+    if osp.exists(output) and not osp.isdir(output):
+        raise HarmonizationDataError(f'{output}: exists and is not a folder (folder mode writes one file per image)')
+    files = sorted(osp.join(images, name) for name in os.listdir(images)
+                   if name.lower().endswith(IMAGE_EXTENSIONS) and osp.isfile(osp.join(images, name)))
+    if not files:
+        raise HarmonizationDataError(f'{images}: no images ({", ".join(IMAGE_EXTENSIONS)})')
+    return pair_masks(files, masks)
 
 
-@main.command()
-@click.option('--model', '-m', required=True, help='zoo name (harmony list) or CONFIG.py[:CHECKPOINT]')
+def _harmonize_folder(harmonizer, pairs, masks, output, full_res, overwrite, skip_errors):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from toolkit.apis.harmonizer import check_output_path, mask_candidates
+    os.makedirs(output, exist_ok=True)
+    inputs = {osp.realpath(path) for pair in pairs for path in pair if path}
+    written, skipped, failed = 0, 0, []
+    errors = _errors()
+    with Progress(TextColumn('harmonizing'), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=_console(), transient=True) as bar:
+        task = bar.add_task('harmonizing', total=len(pairs))
+        for image_path, mask_path in pairs:
+            target = osp.join(output, osp.splitext(osp.basename(image_path))[0] + '.png')
+            try:
+                if osp.realpath(target) in inputs:
+                    raise click.ClickException(f'{target}: would overwrite an input; choose another output folder')
+                if osp.exists(target) and not overwrite:
+                    skipped += 1  # finished by an earlier run: resumable
+                    continue
+                if mask_path is None:
+                    from toolkit.datasets.io import HarmonizationDataError
+                    raise HarmonizationDataError(f'{image_path}: no mask in {masks} (looked for '
+                                                 f'{mask_candidates(image_path, masks)})')
+                check_output_path(target, [image_path, mask_path], overwrite=True)
+                harmonizer.harmonize_file(image_path, mask_path, target, full_res=full_res, overwrite=True)
+                written += 1
+            except errors as error:
+                if not skip_errors:
+                    raise
+                message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+                failed.append(message)
+                bar.console.print(f'[red]failed[/red] {" ".join(message.split())}', highlight=False)
+            finally:
+                bar.advance(task)
+    summary = f'wrote {written} images to {output}'
+    if skipped:
+        summary += f', skipped {skipped} already there (--overwrite to redo them)'
+    if failed:
+        summary += f', {len(failed)} failed'
+    click.echo(summary)
+    if failed:
+        raise SystemExit(1)
+
+
+@main.command(short_help='Harmonize IMAGE with MASK, or a folder of composites.')
+@click.option('--model', '-m', default=None,
+              help='zoo name (harmony list) or CONFIG.py:CHECKPOINT; default: the zoo\'s default model')
 @click.argument('image', required=False)
 @click.argument('mask', required=False)
 @click.option('--images', type=click.Path(), help='folder of composites (folder mode)')
 @click.option('--masks', type=click.Path(), help='folder of masks: <stem>.png or iHarmony4 <real>_<fg>.png')
-@click.option('-o', '--output', required=True, help='output file (single) or folder (folder mode)')
-@click.option('--device', default=None, help='cpu, cuda, cuda:1 (default: cuda when available)')
+@click.option('-o', '--output', required=True, help='output file (single image) or folder (folder mode)')
+@click.option('--overwrite', is_flag=True, help='replace existing outputs (never inputs); folder mode redoes them')
+@click.option('--skip-errors', is_flag=True,
+              help='folder mode: report a bad file and go on with the rest (exit status 1 if any failed)')
+@click.option('--device', default=None, help='cpu, cuda or cuda:N (default: cuda when available, else cpu)')
 @click.option('--full-res/--no-full-res', default=True, show_default=True,
-              help='carry the colour change to full resolution (else bilinear upsampling)')
-def harmonize(model, image, mask, images, masks, output, device, full_res):
-    """Harmonize IMAGE with MASK, or every composite in --images with its mask in --masks."""
-    from toolkit.apis import Harmonizer
-    from toolkit.apis.harmonizer import pair_masks, save_image
+              help='carry the colour change to full resolution (else upsample the network output bilinearly)')
+@click.option('--alpha', type=click.Choice(['flatten', 'refuse']), default='flatten', show_default=True,
+              help='RGBA composites with transparent pixels: composite them onto white, or refuse them')
+@click.option('--random-weights', is_flag=True,
+              help='debugging only: run a learned model from its config with random weights')
+def harmonize(model, image, mask, images, masks, output, overwrite, skip_errors, device, full_res, alpha,
+              random_weights):
+    """Harmonize IMAGE with MASK into -o OUT, or every composite in --images with its mask from --masks into the
+    folder -o OUT_DIR.
+
+    Outputs are written atomically; an existing output is kept unless --overwrite, so an interrupted folder run
+    continues where it stopped when started again.
+    """
     folder_mode = images is not None or masks is not None
-    if folder_mode == bool(image or mask):
+    if folder_mode and (image or mask):
         raise click.UsageError('give IMAGE and MASK, or --images and --masks (not both)')
+    if folder_mode and not (images and masks):
+        raise click.UsageError('folder mode needs both --images and --masks')
+    if not folder_mode and not (image and mask):
+        raise click.UsageError('give both IMAGE and MASK (or --images and --masks)')
+    if skip_errors and not folder_mode:
+        raise click.UsageError('--skip-errors is for folder mode')
     try:
+        from toolkit.apis.harmonizer import Harmonizer, check_output_path
         if folder_mode:
-            if not (images and masks):
-                raise click.UsageError('folder mode needs both --images and --masks')
-            for folder in (images, masks):
-                if not osp.isdir(folder):
-                    raise FileNotFoundError(f'{folder}: folder does not exist')
-            files = sorted(path for path in glob.glob(osp.join(images, '*')) if path.lower().endswith(IMAGE_EXTENSIONS))
-            if not files:
-                raise FileNotFoundError(f'{images}: no images')
-            pairs = pair_masks(files, masks)
+            pairs = _folder_pairs(images, masks, output)
         else:
-            if not (image and mask):
-                raise click.UsageError('give both IMAGE and MASK')
             for path in (image, mask):
                 if not osp.isfile(path):
                     raise FileNotFoundError(f'{path}: file does not exist')
-            pairs = [(image, mask)]
-        harmonizer = Harmonizer.from_pretrained(model, device=device)
-        if not folder_mode:
-            save_image(output, harmonizer.harmonize(image, mask, full_res=full_res))
+            check_output_path(output, [image, mask], overwrite)
+        harmonizer = Harmonizer.from_pretrained(model, device=device, random_weights=random_weights, alpha=alpha)
+        if folder_mode:
+            _harmonize_folder(harmonizer, pairs, masks, output, full_res, overwrite, skip_errors)
+        else:
+            harmonizer.harmonize_file(image, mask, output, full_res=full_res, overwrite=overwrite)
             click.echo(f'wrote {output}')
-            return
-        os.makedirs(output, exist_ok=True)
-        with Progress(TextColumn('harmonizing'), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
-            task = bar.add_task('harmonizing', total=len(pairs))
-            for image_path, mask_path in pairs:
-                save_image(_output_path(output, image_path),
-                           harmonizer.harmonize(image_path, mask_path, full_res=full_res))
-                bar.advance(task)
-        click.echo(f'wrote {len(pairs)} images to {output}')
-    except click.UsageError:
+    except click.ClickException:
         raise
-    except _errors() as error:
-        _fail(error)
+    except KeyboardInterrupt:
+        click.echo('interrupted: finished outputs are complete; run the same command again to continue', err=True)
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001  (every failure becomes one line, never a traceback)
+        if _is_out_of_memory(error):
+            _fail(RuntimeError(f'out of memory ({type(error).__name__}) while harmonizing '
+                               f'{image or images}; try --device cpu, a smaller image, or close other programs'))
+        if isinstance(error, _errors()):
+            _fail(error)
+        raise
 
 
 if __name__ == '__main__':

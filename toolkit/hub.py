@@ -7,8 +7,8 @@
 * :func:`load_state_dict_file` reads ``.safetensors`` (tensors only) or, for legacy files, ``.pth``
   with ``torch.load(weights_only=True)``. Nothing downloaded is ever unpickled beyond tensors.
 * :func:`load_weights` is strict: it lists every missing and unexpected key and shape mismatch.
-* ``load_from = 'hf://org/repo@<commit>/model.safetensors'`` works in any config (an MMEngine
-  ``CheckpointLoader`` scheme registered on import).
+* ``load_from = 'hf://org/repo@<commit>/model.safetensors'`` works in any config: the scheme is
+  registered by :mod:`toolkit.zoo`, the layer above, which knows the expected checksums.
 
 Errors are :class:`HubError` with a message that says which file and what to do.
 """
@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 from typing import Mapping, Optional
 
 import torch
-from mmengine.runner.checkpoint import CheckpointLoader
 
 COMMIT_HASH = re.compile(r'^[0-9a-f]{40}$')
 HF_URI = re.compile(r'^hf://(?P<repo>[^/@]+/[^/@]+)@(?P<revision>[^/]+)/(?P<filename>.+)$')
@@ -80,6 +79,33 @@ def _cache_description(cache_dir: Optional[str]) -> str:
     return cache_dir or constants.HF_HUB_CACHE
 
 
+def is_network_error(error: BaseException) -> bool:
+    """Connection refused, DNS failure, timeout, TLS error: the HTTP client's transport errors (``httpx`` —
+    not ``OSError`` subclasses) and the ``OSError`` ones."""
+    names = {cls.__name__ for cls in type(error).__mro__}
+    return bool(names & {'TransportError', 'ConnectError', 'TimeoutException', 'NetworkError', 'ProxyError',
+                         'ConnectionError', 'TimeoutError', 'SSLError'})
+
+
+def _network_message(endpoint: str, error: BaseException) -> str:
+    return (f'cannot reach {endpoint} ({type(error).__name__}: {" ".join(str(error).split()) or "no answer"}); '
+            'check the network or proxy, or work offline (HF_HUB_OFFLINE=1) with the file already in the cache')
+
+
+def _probe(weights: HubWeights) -> None:
+    """One HEAD request, no retries: fail in seconds when the Hub is unreachable (huggingface_hub itself retries
+    connection errors with back-off for ~25 s before giving up)."""
+    from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
+    try:
+        get_hf_file_metadata(hf_hub_url(weights.repo_id, weights.filename, revision=weights.revision),
+                             retry_on_errors=False)
+    except Exception as error:  # noqa: BLE001  (only transport failures are handled here)
+        if is_network_error(error):
+            raise HubError(f'{weights.repo_id}/{weights.filename}: ' + _network_message(constants.ENDPOINT, error)) \
+                from error
+        # an HTTP answer (404, 401, …): let hf_hub_download raise its specific error below
+
+
 def download_weights(weights: HubWeights, cache_dir: Optional[str] = None,
                      local_files_only: Optional[bool] = None) -> str:
     """Download (or find in the cache) a released file and verify its sha256; returns the local path.
@@ -98,6 +124,12 @@ def download_weights(weights: HubWeights, cache_dir: Optional[str] = None,
     offline = constants.is_offline_mode() if local_files_only is None else local_files_only
     name = f'{weights.repo_id}@{weights.revision[:12]}/{weights.filename}'
     try:
+        if not offline:
+            try:  # a pinned file already in the cache needs no network at all
+                path = hf_hub_download(weights.repo_id, weights.filename, revision=weights.revision,
+                                       cache_dir=cache_dir, local_files_only=True)
+            except (LocalEntryNotFoundError, OfflineModeIsEnabled):
+                _probe(weights)
         path = hf_hub_download(weights.repo_id, weights.filename, revision=weights.revision, cache_dir=cache_dir,
                                local_files_only=offline)
     except (LocalEntryNotFoundError, OfflineModeIsEnabled) as error:
@@ -114,7 +146,13 @@ def download_weights(weights: HubWeights, cache_dir: Optional[str] = None,
                        '`huggingface-cli login`)') from error
     except EntryNotFoundError as error:
         raise HubError(f'{name}: no file {weights.filename} at revision {weights.revision}') from error
-    except OSError as error:  # connection errors, timeouts
+    except HubError:
+        raise
+    except Exception as error:  # noqa: BLE001  (transport errors are not OSErrors in httpx)
+        if not (isinstance(error, OSError) or is_network_error(error)):
+            raise
+        if is_network_error(error):
+            raise HubError(f'{name}: {_network_message(constants.ENDPOINT, error)}; run again to resume') from error
         raise HubError(f'{name}: download failed ({type(error).__name__}: {error}); run again to resume') from error
     if weights.size is not None and osp.getsize(path) != weights.size:
         _discard(path)
@@ -146,8 +184,11 @@ def resolve_revision(repo_id: str, ref: str = 'main') -> str:
         raise HubError(f'{repo_id}: no branch or tag {ref!r}') from error
     except RepositoryNotFoundError as error:
         raise HubError(f'{repo_id}: repository not found') from error
-    except OSError as error:
-        raise HubError(f'{repo_id}: cannot resolve {ref!r} ({type(error).__name__}: {error})') from error
+    except Exception as error:  # noqa: BLE001  (transport errors are not OSErrors in httpx)
+        if isinstance(error, OSError) or is_network_error(error):
+            raise HubError(f'{repo_id}: cannot resolve {ref!r} to a commit: '
+                           + _network_message(constants.ENDPOINT, error)) from error
+        raise
 
 
 def _discard(path: str) -> None:
@@ -208,18 +249,3 @@ def load_weights(model: torch.nn.Module, path: str) -> torch.nn.Module:
     check_state_dict(model, state_dict, path)
     model.load_state_dict(state_dict, strict=True)
     return model
-
-
-def _expected_checksum(weights: HubWeights) -> HubWeights:
-    """Fill sha256/size from the model-zoo index when it lists this exact file."""
-    if weights.sha256:
-        return weights
-    from toolkit.zoo import find_weights
-    return find_weights(weights.repo_id, weights.revision, weights.filename) or weights
-
-
-@CheckpointLoader.register_scheme(prefixes='hf://', force=True)
-def load_from_hub(filename: str, map_location=None) -> dict:
-    """MMEngine scheme ``hf://org/repo@<commit>/file``: download, verify (when the zoo lists the file), load safely."""
-    weights = _expected_checksum(HubWeights.from_uri(filename))
-    return load_state_dict_file(download_weights(weights), map_location=map_location or 'cpu')

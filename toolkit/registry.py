@@ -53,7 +53,7 @@ from mmengine.registry import Registry
 SCOPE = 'toolkit'
 
 # --- domain registries -------------------------------------------------------
-MODELS = Registry('model', parent=MMENGINE_MODELS, scope=SCOPE, locations=['toolkit.models'])
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope=SCOPE, locations=['toolkit.models', 'toolkit.retrieval'])
 BACKBONES = Registry('backbone', scope=SCOPE, locations=['toolkit.models.backbones'])
 FUSIONS = Registry('fusion', scope=SCOPE, locations=['toolkit.models.fusions'])
 LOSSES = Registry('loss', scope=SCOPE, locations=['toolkit.models.losses'])

@@ -8,12 +8,24 @@ A model entry::
       Results:
         - {Task: Image Harmonization, Dataset: iHarmony4, Subset: All, Metric Profile: toolkit,
            Metrics: {MSE: ..., PSNR: ...}}
-      Weights:                       # or null for models without released weights
+      Weights:                       # on the Hugging Face Hub …
         repo_id: org/name
         revision: <40-character commit hash>
         filename: model.safetensors
         sha256: <hex>
         size: <bytes>
+      Weights:                       # … or bundled with HarmonyZoo (small files), relative to the index
+        file: weights/<name>.safetensors
+        sha256: <hex>
+        size: <bytes>
+      Weights: null                  # not released (learned models) or none needed (``Learned: false``)
+
+The index names the default model of ``harmony harmonize`` (``Default Model:``). Collections or models
+with ``Metadata: {Learned: false}`` have no weights by design (non-learned baselines).
+
+This module is the layer above :mod:`toolkit.hub` (which only fetches and verifies bytes): it knows which
+models exist, and registers MMEngine's ``hf://`` checkpoint scheme so that a config's ``load_from`` of a
+file the index lists is verified against the index's sha256.
 
 ``HARMONYZOO_MODEL_INDEX`` points at another index (tests use one served by a fake hub).
 """
@@ -24,14 +36,45 @@ import fnmatch
 import os
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Union
 
 import yaml
+from mmengine.runner.checkpoint import CheckpointLoader
 
-from .hub import HubError, HubWeights, download_weights, load_weights
+from .hub import HubError, HubWeights, download_weights, file_sha256, load_state_dict_file, load_weights
 
 REPO_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 INDEX_ENV = 'HARMONYZOO_MODEL_INDEX'
+
+
+@dataclass(frozen=True)
+class BundledWeights:
+    """A weights file that ships with HarmonyZoo (small models), checked against its sha256 before use."""
+    path: str
+    sha256: str
+    size: Optional[int] = None
+
+    @property
+    def uri(self) -> str:
+        return osp.relpath(self.path, REPO_ROOT) if self.path.startswith(REPO_ROOT) else self.path
+
+    def verified_path(self) -> str:
+        """The file's path once its size and sha256 match the index.
+
+        Raises:
+            HubError: missing or modified file (the message names it).
+        """
+        if not osp.isfile(self.path):
+            raise HubError(f'{self.path}: bundled weights file is missing (a damaged installation; reinstall '
+                           'HarmonyZoo or restore the file from the repository)')
+        if self.size is not None and osp.getsize(self.path) != self.size:
+            raise HubError(f'{self.path}: {osp.getsize(self.path)} bytes, the model index says {self.size}: the '
+                           'bundled weights were modified or truncated')
+        actual = file_sha256(self.path)
+        if actual != self.sha256:
+            raise HubError(f'{self.path}: sha256 {actual} does not match the model index ({self.sha256}): the bundled '
+                           'weights were modified')
+        return self.path
 
 
 @dataclass
@@ -39,11 +82,29 @@ class ZooModel:
     name: str
     config: str
     collection: Optional[str] = None
-    weights: Optional[HubWeights] = None
+    weights: Optional[Union[HubWeights, BundledWeights]] = None
     results: list = field(default_factory=list)
     metadata: dict = field(default_factory=dict)
     paper: Optional[dict] = None
     readme: Optional[str] = None
+
+    @property
+    def learned(self) -> bool:
+        """False for models that have no weights by design (``Metadata: {Learned: false}``)."""
+        return bool(self.metadata.get('Learned', True))
+
+    @property
+    def weights_status(self) -> str:
+        """``bundled``, ``cached``, ``download``, ``not released`` or ``none needed``."""
+        if isinstance(self.weights, BundledWeights):
+            return 'bundled'
+        if isinstance(self.weights, HubWeights):
+            try:
+                download_weights(self.weights, local_files_only=True)
+            except HubError:
+                return 'download'
+            return 'cached'
+        return 'not released' if self.learned else 'none needed'
 
 
 def model_index_path() -> str:
@@ -55,6 +116,17 @@ def _read_yaml(path: str) -> dict:
         raise FileNotFoundError(f'model index file {path} does not exist')
     with open(path, encoding='utf-8') as handle:
         return yaml.safe_load(handle) or {}
+
+
+def _parse_weights(weights: Optional[dict], root: str):
+    if not weights:
+        return None
+    if 'file' in weights:
+        if 'sha256' not in weights:
+            raise HubError(f'bundled weights {weights["file"]} need a sha256')
+        path = weights['file'] if osp.isabs(weights['file']) else osp.join(root, weights['file'])
+        return BundledWeights(osp.normpath(path), weights['sha256'], weights.get('size'))
+    return HubWeights(**weights)
 
 
 def load_index(path: Optional[str] = None) -> dict[str, ZooModel]:
@@ -74,9 +146,8 @@ def load_index(path: Optional[str] = None) -> dict[str, ZooModel]:
             if name in models:
                 raise ValueError(f'{source}: model {name!r} is listed twice in the model index')
             collection = collections.get(entry.get('In Collection'), {})
-            weights = entry.get('Weights')
             try:
-                weights = HubWeights(**weights) if weights else None
+                weights = _parse_weights(entry.get('Weights'), root)  # paths are relative to the index, as Config
             except (TypeError, HubError) as error:
                 raise ValueError(f'{source}: model {name!r} has invalid Weights: {error}') from error
             config = entry['Config']
@@ -87,6 +158,23 @@ def load_index(path: Optional[str] = None) -> dict[str, ZooModel]:
                 paper=entry.get('Paper') or collection.get('Paper'),
                 readme=entry.get('README') or collection.get('README'))
     return models
+
+
+def default_model_name(path: Optional[str] = None, required: bool = True) -> Optional[str]:
+    """The model ``harmony harmonize`` uses when none is named (the index's ``Default Model``).
+
+    Raises:
+        KeyError: the index names none (with ``required``; else ``None`` is returned).
+
+    Example:
+        >>> default_model_name() in load_index()
+        True
+    """
+    path = path or model_index_path()
+    name = _read_yaml(path).get('Default Model')
+    if not name and required:
+        raise KeyError(f'{path} names no "Default Model"; pass a model with --model')
+    return name or None
 
 
 def list_models(pattern: str = '*') -> list[str]:
@@ -112,27 +200,44 @@ def find_weights(repo_id: str, revision: str, filename: str) -> Optional[HubWeig
     """The zoo's record (with sha256 and size) of this exact file, if it lists it."""
     for model in load_index().values():
         weights = model.weights
-        if weights and (weights.repo_id, weights.revision, weights.filename) == (repo_id, revision, filename):
+        if isinstance(weights, HubWeights) and (weights.repo_id, weights.revision, weights.filename) == (
+                repo_id, revision, filename):
             return weights
     return None
 
 
-def download(name: str, cache_dir: Optional[str] = None) -> Optional[str]:
-    """Fetch (or find cached) the weights of a zoo model; ``None`` for models without weights."""
+def weights_path(name: str, cache_dir: Optional[str] = None, local_files_only: Optional[bool] = None) -> str:
+    """The verified local file of a zoo model's weights: bundled, cached, or downloaded now.
+
+    Raises:
+        HubError: the model has no weights (not released, or none needed), or fetching/verifying failed.
+    """
     model = get_model_info(name)
-    return download_weights(model.weights, cache_dir=cache_dir) if model.weights else None
+    if isinstance(model.weights, BundledWeights):
+        return model.weights.verified_path()
+    if isinstance(model.weights, HubWeights):
+        return download_weights(model.weights, cache_dir=cache_dir, local_files_only=local_files_only)
+    if model.learned:
+        raise HubError(f'{name}: no weights have been released for this model; train it with '
+                       f'`python tools/train.py {osp.relpath(model.config, REPO_ROOT)}` and use CONFIG.py:CHECKPOINT')
+    raise HubError(f'{name}: a non-learned model; it has no weights to fetch')
+
+
+def download(name: str, cache_dir: Optional[str] = None) -> Optional[str]:
+    """Fetch (or find bundled/cached) the weights of a zoo model; ``None`` for non-learned models.
+
+    Raises:
+        HubError: a learned model without released weights, or a download/verification problem.
+    """
+    model = get_model_info(name)
+    if model.weights is None and not model.learned:
+        return None
+    return weights_path(name, cache_dir=cache_dir)
 
 
 def is_cached(name: str, cache_dir: Optional[str] = None) -> bool:
-    """Whether the model needs no download (cached weights, or no weights at all)."""
-    model = get_model_info(name)
-    if model.weights is None:
-        return True
-    try:
-        download_weights(model.weights, cache_dir=cache_dir, local_files_only=True)
-    except HubError:
-        return False
-    return True
+    """Whether the model runs without a download (bundled or cached weights, or no weights needed)."""
+    return get_model_info(name).weights_status in ('bundled', 'cached', 'none needed')
 
 
 def get_model(name: str, pretrained: bool = True, device: str = 'cpu', cache_dir: Optional[str] = None):
@@ -147,10 +252,20 @@ def get_model(name: str, pretrained: bool = True, device: str = 'cpu', cache_dir
     model, cfg = build_model_from_config(info.config)
     has_parameters = any(True for _ in model.parameters())
     if pretrained and info.weights is not None:
-        load_weights(model, download_weights(info.weights, cache_dir=cache_dir))
+        load_weights(model, weights_path(name, cache_dir=cache_dir))
     elif pretrained and has_parameters:
-        raise HubError(f'{name} has no released weights in the model zoo; use pretrained=False, or build it from '
-                       f'its config with your own checkpoint ({osp.relpath(info.config, REPO_ROOT)})')
+        raise HubError(f'{name} has no released weights in the model zoo; train it from its config '
+                       f'({osp.relpath(info.config, REPO_ROOT)}) and use CONFIG.py:CHECKPOINT')
     model.zoo_name = name
     model.zoo_config = cfg
     return model.to(device).eval()
+
+
+@CheckpointLoader.register_scheme(prefixes='hf://', force=True)
+def load_from_hub(filename: str, map_location=None) -> dict:
+    """MMEngine scheme ``hf://org/repo@<commit>/file``: download, verify (against the index's sha256 when it
+    lists the file), load safely."""
+    weights = HubWeights.from_uri(filename)
+    if not weights.sha256:
+        weights = find_weights(weights.repo_id, weights.revision, weights.filename) or weights
+    return load_state_dict_file(download_weights(weights), map_location=map_location or 'cpu')

@@ -2,7 +2,9 @@
 
 They have no weights and run through ``tools/test.py CONFIG none`` exactly like learned models.
 Each works on the de-normalised composite (0–255) and changes only the foreground
-(``mask > 0.5``); the background is pasted back by the base class.
+(``mask > 0.5``); the background is pasted back by the base class. An image whose foreground or
+background is empty has nothing to transfer from or to, and comes back unchanged (statistics of an
+empty region are undefined; the inference API refuses such masks before they get here).
 """
 from __future__ import annotations
 
@@ -31,7 +33,10 @@ class _NonLearnedHarmonizer(BaseHarmonizer):
     def harmonize(self, composite: Tensor, mask: Tensor, references: Optional[Tensor] = None) -> Tensor:
         images = self.data_preprocessor.denormalize(composite).clamp(0, 255)
         foreground = (mask > 0.5).to(images.dtype)
-        return self.data_preprocessor.normalize(self.transfer(images, foreground))
+        area = foreground.sum((1, 2, 3))
+        both_regions = ((area > 0) & (area < foreground[0].numel()))[:, None, None, None]
+        transferred = self.transfer(images, foreground)
+        return self.data_preprocessor.normalize(torch.where(both_regions, transferred, images))
 
 
 @MODELS.register_module()

@@ -80,15 +80,20 @@ def test_exif_orientation_of_files(reinhard, tmp_path):
 
 def test_bad_inputs_are_refused_clearly(reinhard, tmp_path):
     image, mask = _scene()
-    with pytest.raises(HarmonizationDataError, match=r'mask 0: mask size 500x200 does not match image 0 \(500x300\)'):
+    with pytest.raises(HarmonizationDataError, match=r'mask 0: mask size 500x200 does not match image 0 \(500x300\) '
+                                                     'and the aspect ratios differ'):
         reinhard.harmonize(image, mask[:200])
     with pytest.raises(HarmonizationDataError, match='mask 0: mask is empty'):
         reinhard.harmonize(image, np.zeros_like(mask))
     transparent = np.zeros((10, 10, 4), np.uint8)
-    with pytest.raises(HarmonizationDataError, match='transparent'):
-        reinhard.harmonize(transparent, np.ones((10, 10), np.uint8))
+    strict = Harmonizer(reinhard.model, device='cpu', alpha='refuse')
+    with pytest.raises(HarmonizationDataError, match='image 0: RGBA image with 100 transparent pixels'):
+        strict.harmonize(transparent, np.eye(10, dtype=np.uint8))
     with pytest.raises(HarmonizationDataError, match='nothing.png: file does not exist'):
         reinhard.harmonize(str(tmp_path / 'nothing.png'), mask)
+    # the one size rule of datasets and harmonize: same aspect ratio → resized, like a dataset's mask
+    half = cv2.resize(mask, (250, 150), interpolation=cv2.INTER_NEAREST)
+    assert np.abs(reinhard.harmonize(image, half).astype(int) - reinhard.harmonize(image, mask)).mean() < 1.0
 
 
 def test_full_res_path_beats_bilinear_upsampling(reinhard):
@@ -99,20 +104,21 @@ def test_full_res_path_beats_bilinear_upsampling(reinhard):
     assert guided['fMSE'] < bilinear['fMSE']
 
 
-def test_cli_list_info_and_errors():
+def test_cli_list_info_and_errors(tmp_path):
     runner = CliRunner()
+    out = str(tmp_path / 'x.png')
     listing = runner.invoke(harmony, ['list'])
     assert listing.exit_code == 0 and 'reinhard-lab' in listing.output and 'rainnet' in listing.output
     assert 'reinhard-lab' in runner.invoke(harmony, ['list', '*reinhard*']).output
     info = runner.invoke(harmony, ['info', 'reinhard-lab'])
     assert info.exit_code == 0 and 'configs/baselines/reinhard-lab_iharmony4-256.py' in info.output
-    unknown = runner.invoke(harmony, ['harmonize', '--model', 'nope', INR_COMPOSITE, INR_MASK, '-o', 'x.png'])
+    unknown = runner.invoke(harmony, ['harmonize', '--model', 'nope', INR_COMPOSITE, INR_MASK, '-o', out])
     assert unknown.exit_code == 1 and unknown.output.strip() == (
         "Error: unknown model 'nope'; `harmony list` shows them all")
     mismatch = runner.invoke(harmony, ['harmonize', '--model', 'reinhard-lab', INR_COMPOSITE,
-                                       os.path.join(SAMPLES, 'RainNet', 'masks', 'rainnet1_1.png'), '-o', 'x.png'])
+                                       os.path.join(SAMPLES, 'HAdobe5k', 'masks', 'a0002_1.png'), '-o', out])
     assert mismatch.exit_code == 1 and 'does not match' in mismatch.output and len(mismatch.output.splitlines()) == 1
-    missing = runner.invoke(harmony, ['harmonize', '--model', 'reinhard-lab', 'no.jpg', INR_MASK, '-o', 'x.png'])
+    missing = runner.invoke(harmony, ['harmonize', '--model', 'reinhard-lab', 'no.jpg', INR_MASK, '-o', out])
     assert missing.exit_code == 1 and 'no.jpg: file does not exist' in missing.output
     bad = runner.invoke(harmony, ['info', 'nope'])
     assert bad.exit_code == 1

@@ -190,8 +190,8 @@ def test_publish_upload_calls_the_hub_api(tmp_path, monkeypatch):
     assert calls == ['org/name', str(tmp_path)]
 
 
-def test_demo_lists_zoo_models_with_cached_weights(published, monkeypatch):
-    from toolkit.engine.demo import cached_zoo_models
-    assert cached_zoo_models() == []  # nothing downloaded yet, and the demo never downloads
-    path = download_weights(published)
-    assert cached_zoo_models() == [f'{TINY_CONFIG}:{path}']
+def test_demo_lists_zoo_models_with_local_weights(published, monkeypatch):
+    from toolkit.engine.demo import local_zoo_models
+    assert local_zoo_models() == []  # nothing downloaded yet, and the demo never downloads
+    download_weights(published)
+    assert local_zoo_models() == ['unet-tiny-test']

@@ -1,42 +1,56 @@
-"""``Harmonizer``: harmonize your own composites at any size with a zoo model or a config + checkpoint."""
+"""``Harmonizer``: harmonize your own composites at any size with a zoo model or a config + checkpoint.
+
+Rules every input goes through (the CLI uses the same code):
+
+* images: RGB, grayscale (replicated), 16-bit (scaled), RGBA — opaque alpha dropped; transparent
+  pixels flattened onto white (``alpha='flatten'``, default) or refused (``alpha='refuse'``);
+* masks: 1- or 3-channel, ``{0, 255}``, ``{0, 1}`` or soft (see :mod:`toolkit.datasets.io`); a mask of
+  another size but the same aspect ratio is resized, any other mismatch is refused;
+* the foreground is ``mask > 0.5``: it must not be empty, and at least
+  :data:`MIN_BACKGROUND_FRACTION` of the image must be background (the colours to match);
+* the output has the input's size; background pixels (``mask = 0``) are the input's, bit for bit.
+"""
 from __future__ import annotations
 
 import os
 import os.path as osp
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from toolkit.datasets.io import HarmonizationDataError, read_image, read_mask
-from toolkit.datasets.transforms.processing import resize_image, resize_mask
+from toolkit.datasets.io import HarmonizationDataError, drop_alpha, mask_scale, read_image, read_mask
+from toolkit.datasets.transforms.processing import match_size, resize_image, resize_mask
+from toolkit.utils.device import resolve_device
 
-from .full_res import upsample_colour_transform
+from .full_res import apply_in_bands, colour_transform_band, fit_colour_transform, resample_rows
 
 ImageInput = Union[str, os.PathLike, np.ndarray, 'PIL.Image.Image']  # noqa: F821
 
+#: the smallest share of background (``mask ≤ 0.5``) an image may have: its colours are what the
+#: foreground is matched to, and statistics of a few pixels are noise
+MIN_BACKGROUND_FRACTION = 0.005
+#: image formats ``save_image`` writes (by extension)
+OUTPUT_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
-def _from_pil(image):
+
+def _from_pil(image, name: str, alpha: str):
     from PIL import ImageOps
     image = ImageOps.exif_transpose(image)
     if image.mode == 'RGBA':
-        array = np.asarray(image)
-        if array[..., 3].min() < 255:
-            raise HarmonizationDataError('image: RGBA image with transparent pixels; flatten it onto a background first')
-        return array[..., :3].copy()
+        return drop_alpha(np.asarray(image), name, alpha)
     if image.mode in ('I;16', 'I;16B', 'I'):
         return np.asarray(image, dtype=np.float64)
     return np.asarray(image.convert('RGB') if image.mode not in ('L', '1') else image.convert('L'))
 
 
-def load_image_input(image: ImageInput, name: str = 'image') -> np.ndarray:
-    """A path, PIL image or array → ``(H, W, 3)`` uint8 RGB (16-bit scaled, gray replicated, opaque RGBA)."""
+def load_image_input(image: ImageInput, name: str = 'image', alpha: str = 'flatten') -> np.ndarray:
+    """A path, PIL image or array → ``(H, W, 3)`` uint8 RGB (16-bit scaled, gray replicated, RGBA by ``alpha``)."""
     if isinstance(image, (str, os.PathLike)):
-        return read_image(str(image))
+        return read_image(str(image), alpha=alpha)
     if hasattr(image, 'mode') and hasattr(image, 'size'):  # PIL
-        image = _from_pil(image)
+        image = _from_pil(image, name, alpha)
     array = np.asarray(image)
     if array.dtype == np.uint16 or (array.dtype.kind in 'iu' and array.max(initial=0) > 255):
         array = np.round(array.astype(np.float64) / 257.0)
@@ -54,44 +68,94 @@ def load_image_input(image: ImageInput, name: str = 'image') -> np.ndarray:
     if array.shape[2] == 1:
         array = np.repeat(array, 3, axis=2)
     if array.shape[2] == 4:
-        if array[..., 3].min() < 255:
-            raise HarmonizationDataError(f'{name}: RGBA image with transparent pixels; flatten it first')
-        array = array[..., :3]
+        array = drop_alpha(array, name, alpha)
     return np.ascontiguousarray(array)
 
 
-def load_mask_input(mask: ImageInput, name: str = 'mask') -> np.ndarray:
-    """A path, PIL image or array → ``(H, W)`` float32 in [0, 1] (1- or 3-channel, binary or soft)."""
+def load_mask_input(mask: ImageInput, name: str = 'mask', dtype=np.float32) -> np.ndarray:
+    """A path, PIL image or array → ``(H, W)`` in [0, 1] (float32) or on 0–255 (``dtype=np.uint8``).
+
+    1- or 3-channel, binary or soft; integer masks whose maximum is 1 are ``{0, 1}`` label masks.
+    """
     if isinstance(mask, (str, os.PathLike)):
-        return read_mask(str(mask))
+        return read_mask(str(mask), dtype=dtype)
     if hasattr(mask, 'mode') and hasattr(mask, 'size'):
         mask = np.asarray(mask.convert('L'))
     array = np.asarray(mask)
-    if array.dtype == bool:
-        array = array.astype(np.float32)
-    elif array.dtype == np.uint16:
-        array = array.astype(np.float32) / 65535.0
-    elif array.dtype.kind in 'iu':
-        array = array.astype(np.float32) / 255.0
-    else:
-        array = array.astype(np.float32)
-        if array.max(initial=0) > 1.0:
-            array = array / 255.0
     if array.ndim == 3:
-        array = array[..., :3].mean(axis=2) if array.shape[2] >= 3 else array[..., 0]
-    if array.ndim != 2:
+        array = array[..., :3] if array.shape[2] >= 3 else array[..., :1]
+    if array.ndim not in (2, 3):
         raise HarmonizationDataError(f'{name}: a mask must be (H, W) or (H, W, C); got {array.shape}')
-    return np.clip(array, 0.0, 1.0)
+    if array.dtype.kind in 'iub':
+        scale = mask_scale(array)
+    else:
+        scale = 255.0 if array.max(initial=0) > 1.0 else 1.0  # floats on 0–255 or in [0, 1]
+    unit = np.clip(array.astype(np.float32) / scale, 0.0, 1.0)
+    if unit.ndim == 3:
+        unit = unit.mean(axis=2)
+    if dtype == np.uint8:
+        return np.round(unit * 255.0).astype(np.uint8)
+    return unit
+
+
+def check_regions(mask: np.ndarray, label: str, min_background: float = MIN_BACKGROUND_FRACTION) -> None:
+    """Refuse a ``(H, W)`` uint8 mask with no foreground (``> 127``) or too little background.
+
+    Raises:
+        HarmonizationDataError: naming the mask and what is wrong.
+    """
+    foreground = int(np.count_nonzero(mask > 127))
+    if not foreground:
+        raise HarmonizationDataError(f'{label}: mask is empty (no pixel above 127/255 is foreground)')
+    background = mask.size - foreground
+    if not background:
+        raise HarmonizationDataError(f'{label}: mask covers the whole image: no background pixels to match the '
+                                     'foreground to')
+    if background < min_background * mask.size:
+        raise HarmonizationDataError(
+            f'{label}: only {background} background pixels ({100.0 * background / mask.size:.2g} % of the image); '
+            f'at least {100 * min_background:g} % must be background, whose colours the foreground is matched to')
+
+
+def _load_model(name_or_config: Optional[str], checkpoint: Optional[str], device: str, random_weights: bool):
+    from toolkit import zoo
+    from toolkit.hub import load_weights
+    from toolkit.models import build_model_from_config
+    if name_or_config is None:
+        name_or_config = zoo.default_model_name()
+    name_or_config = str(name_or_config)
+    if '.py:' in name_or_config and checkpoint is None:
+        config, _, checkpoint = name_or_config.partition('.py:')
+        name_or_config = config + '.py'
+    if not name_or_config.endswith('.py'):
+        return zoo.get_model(name_or_config, pretrained=not random_weights, device=device)
+    model, _ = build_model_from_config(name_or_config)
+    if checkpoint:
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'{checkpoint}: checkpoint does not exist')
+        load_weights(model, checkpoint)
+    elif any(True for _ in model.parameters()) and not random_weights:
+        count = sum(parameter.numel() for parameter in model.parameters())
+        raise ValueError(f'{name_or_config}: {type(model).__name__} has {count:,} learned parameters but no checkpoint '
+                         f'was given; use {osp.basename(name_or_config)}:CHECKPOINT (random weights only with '
+                         '--random-weights, for debugging)')
+    return model
 
 
 class Harmonizer:
     """Harmonize composites of any size with a model that runs at a fixed resolution.
 
     The network sees the composite and mask resized to ``resolution``. With ``full_res`` (default)
-    the low-resolution colour change is carried to the full-resolution composite by a local affine
-    colour transform (:mod:`toolkit.apis.full_res`); without it the output is upsampled bilinearly.
-    Either way the result has the input's size and its background pixels are the input's, untouched:
-    ``output = harmonized·m + composite·(1 − m)`` with the (soft) mask ``m``.
+    the low-resolution change is carried to the full-resolution pixels (:mod:`toolkit.apis.full_res`):
+    models that predict a colour function (``color_mapping``) have it applied directly; others have
+    their colour change fitted (global affine + local corrections). Without ``full_res`` the output is
+    upsampled bilinearly. A composite already at ``resolution`` takes the network's output as is.
+    The result has the input's size and ``output = harmonized·m + composite·(1 − m)``; where ``m = 0``
+    it is the input, bit for bit.
+
+    Args:
+        alpha: RGBA inputs with transparent pixels: ``'flatten'`` onto white (default) or ``'refuse'``.
+        min_background: the smallest background share of the image (see :func:`check_regions`).
 
     Example:
         >>> harmonizer = Harmonizer.from_pretrained('reinhard-lab')
@@ -103,91 +167,99 @@ class Harmonizer:
     """
 
     def __init__(self, model, resolution: int = 256, device: Optional[str] = None, full_res: bool = True,
-                 batch_size: int = 4, radius: int = 2, eps: float = 1e-3):
-        self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+                 batch_size: int = 4, radius: int = 2, eps: float = 1e-3, alpha: str = 'flatten',
+                 min_background: float = MIN_BACKGROUND_FRACTION):
+        self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.resolution, self.full_res, self.batch_size = resolution, full_res, batch_size
-        self.radius, self.eps = radius, eps
+        self.radius, self.eps, self.alpha, self.min_background = radius, eps, alpha, min_background
 
     @classmethod
-    def from_pretrained(cls, name_or_config: str, checkpoint: Optional[str] = None, device: Optional[str] = None,
-                        **kwargs) -> 'Harmonizer':
-        """A zoo model by name (``harmony list``), a config file with an optional checkpoint, or
-        ``'CONFIG.py:CHECKPOINT'`` in one string (as the CLI takes it)."""
-        device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        name_or_config = str(name_or_config)
-        if '.py:' in name_or_config and checkpoint is None:
-            config, _, checkpoint = name_or_config.partition('.py:')
-            name_or_config = config + '.py'
-        if name_or_config.endswith('.py'):
-            from toolkit.hub import load_weights
-            from toolkit.models import build_model_from_config
-            model, _ = build_model_from_config(name_or_config)
-            if checkpoint:
-                load_weights(model, checkpoint)
-        else:
-            from toolkit.zoo import get_model
-            model = get_model(name_or_config, pretrained=True, device=device)
-        return cls(model, device=device, **kwargs)
+    def from_pretrained(cls, name_or_config: Optional[str] = None, checkpoint: Optional[str] = None,
+                        device: Optional[str] = None, random_weights: bool = False, **kwargs) -> 'Harmonizer':
+        """A zoo model by name (``harmony list``; ``None`` = the zoo's default model), a config file with a
+        checkpoint, or ``'CONFIG.py:CHECKPOINT'`` in one string (as the CLI takes it).
+
+        Raises:
+            ValueError: a config of a learned model without a checkpoint (unless ``random_weights``, for
+                debugging), or an unknown/unavailable device.
+        """
+        device = resolve_device(device)
+        return cls(_load_model(name_or_config, checkpoint, device, random_weights), device=device, **kwargs)
 
     # ------------------------------------------------------------------------------------------------
-    def _prepare(self, image: ImageInput, mask: ImageInput, index: int):
+    def prepare(self, image: ImageInput, mask: ImageInput, index: int = 0):
+        """Load and check one pair: ``(composite (H, W, 3) uint8, mask (H, W) uint8 0–255)``."""
         label = str(image) if isinstance(image, (str, os.PathLike)) else f'image {index}'
         mask_label = str(mask) if isinstance(mask, (str, os.PathLike)) else f'mask {index}'
-        composite = load_image_input(image, label)
-        soft_mask = load_mask_input(mask, mask_label)
-        if soft_mask.shape != composite.shape[:2]:
-            raise HarmonizationDataError(
-                f'{mask_label}: mask size {soft_mask.shape[1]}x{soft_mask.shape[0]} does not match {label} '
-                f'({composite.shape[1]}x{composite.shape[0]})')
-        if not np.any(soft_mask > 0.5):
-            raise HarmonizationDataError(f'{mask_label}: mask is empty (no pixel above 128/255)')
+        composite = load_image_input(image, label, self.alpha)
+        soft_mask = load_mask_input(mask, mask_label, dtype=np.uint8)
+        soft_mask = match_size(soft_mask, composite.shape[:2], mask_label, label)
+        check_regions(soft_mask, mask_label, self.min_background)
+        return composite, soft_mask
+
+    def _low_resolution(self, composite: np.ndarray, soft_mask: np.ndarray):
         size = (self.resolution, self.resolution)
-        low_composite = resize_image(composite, size)
-        low_mask = resize_mask(soft_mask, size)
-        binary = low_mask > 0.5
+        if composite.shape[:2] == size:
+            low_composite, low_mask = composite, soft_mask
+        else:
+            low_composite, low_mask = resize_image(composite, size), resize_mask(soft_mask, size)
+        binary = low_mask > 127
         if not binary.any():  # a tiny object: keep whatever survived the resize
-            binary = low_mask >= low_mask.max() * 0.5
-        return composite, soft_mask, low_composite, binary.astype(np.float32)
+            binary = low_mask >= max(1, int(low_mask.max()) // 2)
+        return low_composite, binary.astype(np.float32)
 
     @torch.no_grad()
-    def _run_model(self, low_composites: list, low_masks: list) -> torch.Tensor:
+    def _run_model(self, low_composites: list, low_masks: list, want_mapping: bool):
         composite = torch.from_numpy(np.stack(low_composites).transpose(0, 3, 1, 2)).to(self.device)
         mask = torch.from_numpy(np.stack(low_masks)[:, None]).to(self.device)
         data = self.model.data_preprocessor(dict(inputs=dict(composite=composite, mask=mask), data_samples=None))
         samples = self.model(**data, mode='predict')
-        return torch.stack([sample.pred_img for sample in samples]).clamp(0, 255)
+        prediction = torch.stack([sample.pred_img for sample in samples]).clamp(0, 255)
+        mapping = None
+        if want_mapping and callable(getattr(self.model, 'color_mapping', None)):
+            mapping = self.model.color_mapping(data['inputs']['composite'], data['inputs']['mask'])
+        return prediction, mapping
 
-    def _finish(self, composite: np.ndarray, soft_mask: np.ndarray, low_composite: np.ndarray,
-                prediction: torch.Tensor, full_res: bool) -> np.ndarray:
+    def _band_function(self, composite: np.ndarray, low_composite: np.ndarray, low_mask: np.ndarray,
+                       prediction: torch.Tensor, mapping, full_res: bool) -> Callable:
         height, width = composite.shape[:2]
-        full = torch.from_numpy(composite.transpose(2, 0, 1))[None].to(self.device).double() / 255.0
-        low_out = prediction[None].double() / 255.0
+        low_out = prediction.float() / 255.0  # (3, r, r)
+        if composite.shape[:2] == low_composite.shape[:2]:  # already at the network's size: use its output
+            return lambda band, start, stop: low_out[None, :, start:stop]
+        if full_res and mapping is not None:
+            return lambda band, start, stop: mapping(band)
         if full_res:
             low_in = torch.from_numpy(low_composite.transpose(2, 0, 1))[None].to(self.device).double() / 255.0
-            harmonized = upsample_colour_transform(low_in, low_out, full, self.radius, self.eps)
-        else:
-            harmonized = F.interpolate(low_out, size=(height, width), mode='bilinear', align_corners=False)
-        harmonized = (harmonized[0].clamp(0, 1) * 255.0).cpu().numpy().transpose(1, 2, 0)
-        weight = soft_mask[..., None].astype(np.float64)
-        output = np.round(harmonized * weight + composite.astype(np.float64) * (1 - weight))
-        output = np.clip(output, 0, 255).astype(np.uint8)
-        output[soft_mask == 0] = composite[soft_mask == 0]  # exact, whatever the rounding
-        return output
+            weights = torch.from_numpy(low_mask)[None, None].to(self.device)
+            fit = fit_colour_transform(low_in, low_out[None].double(), weights, self.radius, self.eps)
+            return colour_transform_band(fit, (height, width))
+        return lambda band, start, stop: resample_rows(low_out, (height, width), start, stop)[None]
+
+    def _harmonize_prepared(self, prepared: list, full_res: bool, in_place: bool = False) -> list:
+        lows = [self._low_resolution(composite, soft_mask) for composite, soft_mask in prepared]
+        predictions, mapping = self._run_model([low[0] for low in lows], [low[1] for low in lows], full_res)
+        outputs = []
+        for index, ((composite, soft_mask), (low_composite, low_mask)) in enumerate(zip(prepared, lows)):
+            single = None if mapping is None else mapping.select(index)
+            band = self._band_function(composite, low_composite, low_mask, predictions[index], single, full_res)
+            outputs.append(apply_in_bands(composite, soft_mask, band, out=composite if in_place else None,
+                                          device=self.device))
+        return outputs
 
     def harmonize(self, image, mask, full_res: Optional[bool] = None):
         """Harmonize one composite, or lists of composites and masks (processed in batches).
 
         Args:
-            image: path, PIL image or array (RGB/RGBA-opaque/gray, 8- or 16-bit); or a list of them.
-            mask: the matching mask(s): path, PIL image or array, 1- or 3-channel, binary or soft.
+            image: path, PIL image or array (RGB/RGBA/gray, 8- or 16-bit); or a list of them.
+            mask: the matching mask(s): path, PIL image or array, 1- or 3-channel, binary, {0, 1} or soft.
             full_res: override the instance's ``full_res``.
 
         Returns:
             ``(H, W, 3)`` uint8 RGB at the input's size (a list for list inputs).
 
         Raises:
-            HarmonizationDataError: unreadable input, mask/image size mismatch, empty mask.
+            HarmonizationDataError: unreadable input, mask/image size mismatch, empty mask or background.
         """
         full_res = self.full_res if full_res is None else full_res
         single = not isinstance(image, (list, tuple))
@@ -197,24 +269,80 @@ class Harmonizer:
             raise ValueError(f'{len(images)} images but {len(masks)} masks')
         outputs = []
         for start in range(0, len(images), self.batch_size):
-            prepared = [self._prepare(img, msk, start + offset)
+            prepared = [self.prepare(img, msk, start + offset)
                         for offset, (img, msk) in enumerate(zip(images[start:start + self.batch_size],
                                                                 masks[start:start + self.batch_size]))]
-            predictions = self._run_model([p[2] for p in prepared], [p[3] for p in prepared])
-            outputs += [self._finish(p[0], p[1], p[2], pred, full_res) for p, pred in zip(prepared, predictions)]
+            outputs += self._harmonize_prepared(prepared, full_res)
         return outputs[0] if single else outputs
 
+    def harmonize_file(self, image_path: str, mask_path: str, output_path: str, full_res: Optional[bool] = None,
+                       overwrite: bool = False) -> str:
+        """Harmonize ``image_path`` with ``mask_path`` into ``output_path``, in bounded memory.
 
-def save_image(path: Union[str, Path], image: np.ndarray) -> None:
-    """Write an RGB uint8 image (format from the extension)."""
+        The composite's own buffer receives the result, and the file is written to a temporary name in
+        the output's folder and renamed, so an interrupted run never leaves a partial image. Refuses an
+        output that is one of the inputs, and an existing output unless ``overwrite``.
+        """
+        check_output_path(output_path, [image_path, mask_path], overwrite)
+        full_res = self.full_res if full_res is None else full_res
+        composite, soft_mask = self.prepare(image_path, mask_path)
+        output = self._harmonize_prepared([(composite, soft_mask)], full_res, in_place=True)[0]
+        del soft_mask
+        save_image(output_path, output, in_place=True)
+        return output_path
+
+
+# ---------------------------------------------------------------------------------------------- writing
+def check_output_path(output_path: str, inputs: Sequence[str], overwrite: bool = False) -> None:
+    """Refuse an output that would replace an input, that has no image extension, is a folder, or exists
+    (unless ``overwrite``).
+
+    Raises:
+        HarmonizationDataError: naming the output and the problem.
+    """
+    extension = osp.splitext(str(output_path))[1].lower()
+    if osp.isdir(output_path):
+        raise HarmonizationDataError(f'{output_path}: is a folder; give an output file name such as out.png')
+    if extension not in OUTPUT_EXTENSIONS:
+        raise HarmonizationDataError(f'{output_path}: unknown image extension {extension or "(none)"!r}; use one '
+                                     f'of {", ".join(OUTPUT_EXTENSIONS)}')
+    target = osp.realpath(output_path)
+    for path in inputs:
+        if path is not None and osp.realpath(str(path)) == target:
+            raise HarmonizationDataError(f'{output_path}: is an input ({path}); inputs are never overwritten, '
+                                         'choose another output name')
+    if osp.exists(output_path) and not overwrite:
+        raise HarmonizationDataError(f'{output_path}: already exists; pass --overwrite to replace it')
+
+
+def save_image(path: Union[str, Path], image: np.ndarray, in_place: bool = False) -> None:
+    """Write an RGB uint8 image (format from the extension) atomically: a temporary file in the same folder,
+    then a rename, so the path holds either the old file or the complete new one.
+
+    ``in_place`` lets the RGB→BGR conversion reuse ``image``'s buffer (it is BGR afterwards).
+    """
     import cv2
-    os.makedirs(osp.dirname(osp.abspath(str(path))), exist_ok=True)
-    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-        raise OSError(f'could not write {path}')
+    path = str(path)
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    stem, extension = osp.splitext(osp.basename(path))
+    temporary = osp.join(folder, f'.{stem}.partial-{os.getpid()}{extension}')
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR, dst=image if in_place else None)
+    try:
+        if not cv2.imwrite(temporary, bgr):
+            raise OSError(f'{path}: could not write the image (unsupported format or no space)')
+        os.replace(temporary, path)
+    except BaseException:
+        if osp.exists(temporary):
+            os.remove(temporary)
+        raise
 
 
-def pair_masks(image_paths: Sequence[str], mask_dir: str) -> list[tuple[str, str]]:
-    """Match each image with ``<mask_dir>/<stem>.png`` or the iHarmony4 mask ``<real>_<fg>.png`` of ``<real>_<fg>_<k>``."""
+def pair_masks(image_paths: Sequence[str], mask_dir: str) -> list[tuple[str, Optional[str]]]:
+    """Match each image with ``<mask_dir>/<stem>.png`` or the iHarmony4 mask ``<real>_<fg>.png`` of ``<real>_<fg>_<k>``.
+
+    Images without a mask are paired with ``None`` (the caller reports them).
+    """
     from toolkit.datasets.iharmony4 import parse_composite_name
     pairs = []
     for path in image_paths:
@@ -224,9 +352,17 @@ def pair_masks(image_paths: Sequence[str], mask_dir: str) -> list[tuple[str, str
             candidates.append(osp.join(mask_dir, parse_composite_name(path)[0] + '.png'))
         except HarmonizationDataError:
             pass
-        found = next((candidate for candidate in candidates if osp.isfile(candidate)), None)
-        if found is None:
-            raise HarmonizationDataError(f'{path}: no mask in {mask_dir} (looked for '
-                                         + ' or '.join(osp.basename(c) for c in candidates) + ')')
-        pairs.append((path, found))
+        pairs.append((path, next((candidate for candidate in candidates if osp.isfile(candidate)), None)))
     return pairs
+
+
+def mask_candidates(image_path: str, mask_dir: str) -> str:
+    """The file names :func:`pair_masks` looks for, for an error message."""
+    from toolkit.datasets.iharmony4 import parse_composite_name
+    stem = osp.splitext(osp.basename(image_path))[0]
+    names = [stem + '.png']
+    try:
+        names.append(parse_composite_name(image_path)[0] + '.png')
+    except HarmonizationDataError:
+        pass
+    return ' or '.join(names)

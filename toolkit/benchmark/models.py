@@ -61,10 +61,10 @@ def resolve_model(argument: str, config_root: str = CONFIG_ROOT) -> ModelSpec:
     """
     config, checkpoint = argument, None
     zoo_entry = _zoo_entry(argument)
-    if zoo_entry is not None:  # a zoo name: its config, and its released weights (downloaded or cached)
-        from toolkit.hub import download_weights
+    if zoo_entry is not None:  # a zoo name: its config, and its released weights (bundled, cached or downloaded)
+        from toolkit.zoo import weights_path
         config = zoo_entry.config
-        checkpoint = download_weights(zoo_entry.weights) if zoo_entry.weights else None
+        checkpoint = weights_path(argument) if zoo_entry.weights else None
         spec = resolve_model(f'{config}:{checkpoint or "none"}', config_root)
         spec.name = argument
         return spec
@@ -91,11 +91,11 @@ def resolve_model(argument: str, config_root: str = CONFIG_ROOT) -> ModelSpec:
 
 
 def build_model(spec: ModelSpec, device: str = 'cpu'):
-    """Build the harmonizer of ``spec`` in eval mode on ``device`` and load its checkpoint strictly."""
-    from mmengine.runner import load_checkpoint
-
+    """Build the harmonizer of ``spec`` in eval mode on ``device`` and load its checkpoint strictly and safely
+    (safetensors, or ``.pth`` through :func:`toolkit.checkpoint.safe_torch_load`)."""
+    from toolkit.hub import load_weights
     from toolkit.models import build_model_from_config
     model, _ = build_model_from_config(spec.config)
     if spec.checkpoint:
-        load_checkpoint(model, spec.checkpoint, map_location='cpu', strict=True, logger='silent')
+        load_weights(model, spec.checkpoint)
     return model.to(device).eval()
