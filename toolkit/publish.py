@@ -1,4 +1,6 @@
-"""Export a trained checkpoint in the Hub layout (``model.safetensors``, ``config.py``, ``README.md``) and upload it."""
+"""Ship trained weights: export a checkpoint in the Hub layout (``model.safetensors``, ``config.py``, ``README.md``) and
+upload it, or bundle a small model's weights with HarmonyZoo itself (``weights/<name>.safetensors``, float16 when that
+changes no output by more than a rounding step)."""
 from __future__ import annotations
 
 import json
@@ -9,6 +11,9 @@ from typing import Optional
 import yaml
 
 from .hub import check_state_dict, file_sha256, load_state_dict_file
+
+#: what all bundled weights together may weigh (bytes): small enough to travel with the package
+BUNDLE_BUDGET = 10 * 1000 * 1000
 
 CARD_TEMPLATE = """---
 library_name: harmonyzoo
@@ -98,6 +103,61 @@ def export_for_hub(config: str, checkpoint: str, out_dir: str, name: Optional[st
                                           results=results_md, citation=citation))
     return dict(name=name, folder=out_dir, filename='model.safetensors', sha256=file_sha256(weights_path),
                 size=osp.getsize(weights_path), results=results)
+
+
+def _predictions(model, images: list) -> list:
+    """Network outputs (0–255 float) on ``(composite, mask)`` pairs at 256×256, as the zoo models run."""
+    import numpy as np
+    import torch
+
+    from toolkit.datasets.transforms.processing import resize_image, resize_mask
+    outputs = []
+    with torch.no_grad():
+        for composite, mask in images:
+            low = torch.from_numpy(resize_image(composite, (256, 256)).transpose(2, 0, 1).copy())[None]
+            low_mask = torch.from_numpy((resize_mask(mask, (256, 256)) > 0.5).astype(np.float32))[None, None]
+            data = model.data_preprocessor(dict(inputs=dict(composite=low, mask=low_mask), data_samples=None))
+            outputs.append(model(**data, mode='predict')[0].pred_img.clamp(0, 255))
+    return outputs
+
+
+def bundle_weights(config: str, checkpoint: str, name: str, out_dir: str, check_pairs: list,
+                   max_difference: float = 0.5) -> dict:
+    """Write ``<out_dir>/<name>.safetensors`` for the model index's bundled weights.
+
+    The weights are stored as float16 when the model's outputs on ``check_pairs`` (``(composite, mask)`` arrays)
+    move by at most ``max_difference`` levels of 0–255 (half a rounding step), else as float32.
+
+    Returns:
+        ``dict(file, sha256, size, dtype, max_difference)``: the metafile ``Weights`` entry and the evidence.
+    """
+    from safetensors.torch import save_file
+
+    from toolkit.models import build_model_from_config
+    model, _ = build_model_from_config(config)
+    state_dict = load_state_dict_file(checkpoint)
+    check_state_dict(model, state_dict, checkpoint)
+    model.load_state_dict(state_dict, strict=True)
+    model.eval()
+    reference = _predictions(model, check_pairs)
+    half = {key: value.half() if value.is_floating_point() else value for key, value in state_dict.items()}
+    model.load_state_dict(half, strict=True)  # copied into the float32 parameters, as loading the file does
+    difference = max(float((a - b).abs().max()) for a, b in zip(reference, _predictions(model, check_pairs)))
+    stored, dtype = (half, 'float16') if difference <= max_difference else (state_dict, 'float32')
+    os.makedirs(out_dir, exist_ok=True)
+    path = osp.join(out_dir, f'{name}.safetensors')
+    # one metadata key: safetensors writes the metadata map in hash order, so several keys would make the bytes
+    # (and the sha256 in the model index) differ from run to run
+    save_file({key: value.detach().contiguous() for key, value in stored.items()}, path, metadata={'format': 'pt'})
+    return dict(file=path, sha256=file_sha256(path), size=osp.getsize(path), dtype=dtype,
+                max_difference=difference)
+
+
+def bundled_size(folder: str) -> int:
+    """Bytes of every ``.safetensors`` file in the bundled-weights folder."""
+    if not osp.isdir(folder):
+        return 0
+    return sum(osp.getsize(osp.join(folder, name)) for name in os.listdir(folder) if name.endswith('.safetensors'))
 
 
 def upload(folder: str, repo_id: str, message: str = 'Upload HarmonyZoo model') -> str:
