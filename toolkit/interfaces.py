@@ -37,8 +37,8 @@ class BaseBackbone(BaseModule, metaclass=ABCMeta):
     ``decoder_skip_channels`` (the encoder feature paired with each decoder level).
 
     ``forward(x, mask, fusions)`` runs :meth:`encode` then :meth:`decode`; at decoder
-    level ``i`` the backbone calls ``fusions[i](decoder_feat, encoder_feat, mask_i)``
-    with the mask resized to that level.
+    level ``i`` the backbone calls ``fusions[i](decoder_feat, encoder_feat, mask)`` with the
+    input-resolution mask (each block resizes it the way its method does).
     """
 
     encoder_channels: Sequence[int] = ()
@@ -71,7 +71,8 @@ class BaseFusion(BaseModule, metaclass=ABCMeta):
 
     Shapes:
         decoder_feat ``(B, C_d, h, w)``, encoder_feat ``(B, C_e, h, w)``,
-        mask ``(B, 1, h, w)`` in [0, 1] → ``(B, C_d, h, w)``.
+        mask ``(B, 1, H, W)`` in [0, 1] at the input's resolution (any size; the block resizes it:
+        RAIN nearest-resizes a binary mask as RainNet does, style fusion averages by area) → ``(B, C_d, h, w)``.
     """
 
     def __init__(self, decoder_channels: int, encoder_channels: int, init_cfg=None):

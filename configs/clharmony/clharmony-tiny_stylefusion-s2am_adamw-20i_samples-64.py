@@ -5,13 +5,8 @@ _base_ = [
     '../_base_/schedules/adamw_60e.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(
-    backbone=dict(base_channels=8, depth=3, blocks=1, attention_levels=(0, 1)),
-    losses=[
-        dict(type='L1Loss', loss_weight=0.4, loss_name='loss_l1'),
-        dict(type='ForegroundL1Loss', loss_weight=0.5, loss_name='loss_pixel'),
-        dict(type='RegionContrastiveLoss', loss_weight=0.1, num_patches=32, temperature=0.07),
-    ])
+model = dict(backbone=dict(base_channels=8, depth=3, blocks=1, attention_levels=(0, 1)),
+             losses=dict(hcl=dict(num_patches=32)))
 optim_wrapper = dict(optimizer=dict(lr=2e-3))
 train_dataloader = dict(sampler=dict(type='InfiniteSampler', shuffle=True))
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=20, val_interval=20)

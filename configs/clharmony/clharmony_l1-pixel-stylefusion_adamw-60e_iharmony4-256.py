@@ -1,4 +1,3 @@
 # Table VI row C: + external style fusion (row D, + L_HCL, is the default config).
 _base_ = ['./clharmony_stylefusion-s2am_adamw-60e_iharmony4-256.py']
-model = dict(losses=[dict(type='L1Loss', loss_weight=0.4, loss_name='loss_l1'),
-                     dict(type='ForegroundL1Loss', loss_weight=0.5, loss_name='loss_pixel')])
+model = dict(losses=dict(hcl=None))

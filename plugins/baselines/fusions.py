@@ -69,33 +69,47 @@ class RAIN(BaseFusion):
 
 @FUSIONS.register_module()
 class AdaIN(BaseFusion):
-    """Plain adaptive instance normalisation: the decoder feature takes the encoder feature's statistics.
+    """Adaptive instance normalisation (Huang & Belongie): the decoder feature takes a style's statistics.
 
-    ``out = (d − μ(d)) / σ(d) · σ(e) + μ(e)`` with per-channel statistics over the whole map
-    (unbiased variance + eps inside the square root, as the AdaIN helper of the S²AM / S2CRNet code
-    the region-wise contrastive paper's ablation builds on). No learned parameters, except a 1×1
-    projection of the encoder feature when its channel count differs from the decoder's.
-    The mask is not used (that is what distinguishes it from RAIN and style fusion).
+    ``out = (d − μ(d)) / σ(d) · σ(s) + μ(s)`` with per-channel statistics (unbiased variance + eps inside the
+    square root, as the AdaIN helper of the S²AM / S2CRNet code the region-wise contrastive paper's ablation
+    builds on). Where the style ``s`` comes from:
+
+    * ``style='decoder-background'``: the **background region of the decoder feature itself** (the mask
+      nearest-resized and binary, as RAIN does). This is the comparator of the region-wise contrastive paper's
+      Figs. 8–9, which replaces style fusion with AdaIN "applied to the internal feature maps within the
+      decoder", to show that *external* (encoder) guidance is what helps. No learned parameters.
+    * ``style='encoder'`` (default, plain AdaIN between two feature maps): the whole encoder feature of the level
+      (external guidance without regions); a 1×1 projection maps it to the decoder's width when they differ.
 
     Example:
-        >>> adain = AdaIN(decoder_channels=3, encoder_channels=3)
+        >>> adain = AdaIN(decoder_channels=3, encoder_channels=3, style='encoder')
         >>> d, e = torch.randn(1, 3, 5, 5), torch.randn(1, 3, 5, 5) * 4 + 2
         >>> out = adain(d, e, torch.ones(1, 1, 5, 5))
         >>> torch.allclose(out.mean((2, 3)), e.mean((2, 3)), atol=1e-5)
         True
     """
 
-    def __init__(self, decoder_channels: int, encoder_channels: int, eps: float = 1e-5, init_cfg=None):
+    STYLES = ('decoder-background', 'encoder')
+
+    def __init__(self, decoder_channels: int, encoder_channels: int = 0, eps: float = 1e-5,
+                 style: str = 'encoder', init_cfg=None):
         super().__init__(decoder_channels, encoder_channels, init_cfg=init_cfg)
-        self.eps = eps
-        self.style_projection = (nn.Identity() if encoder_channels == decoder_channels
+        if style not in self.STYLES:
+            raise ValueError(f'style must be one of {self.STYLES}; got {style!r}')
+        self.eps, self.style = eps, style
+        self.style_projection = (nn.Identity() if style != 'encoder' or encoder_channels == decoder_channels
                                  else nn.Conv2d(encoder_channels, decoder_channels, 1))
 
     def forward(self, decoder_feat: Tensor, encoder_feat: Tensor, mask: Tensor) -> Tensor:
-        if decoder_feat.shape[0] != encoder_feat.shape[0]:
-            raise ValueError(f'decoder {tuple(decoder_feat.shape)} and encoder {tuple(encoder_feat.shape)} '
-                             'features differ in batch size')
-        style = self.style_projection(encoder_feat)
         content_mean, content_std = masked_mean_std(decoder_feat, None, self.eps, unbiased=True)
-        style_mean, style_std = masked_mean_std(style, None, self.eps, unbiased=True)
+        if self.style == 'encoder':
+            if decoder_feat.shape[0] != encoder_feat.shape[0]:
+                raise ValueError(f'decoder {tuple(decoder_feat.shape)} and encoder {tuple(encoder_feat.shape)} '
+                                 'features differ in batch size')
+            style_mean, style_std = masked_mean_std(self.style_projection(encoder_feat), None, self.eps, unbiased=True)
+        else:
+            check_mask(mask)
+            background = 1 - resize_mask_to(mask.detach().to(decoder_feat.dtype), decoder_feat.shape[-2:], 'nearest')
+            style_mean, style_std = masked_mean_std(decoder_feat, background, self.eps)
         return (decoder_feat - content_mean) / content_std * style_std + style_mean

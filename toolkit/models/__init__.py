@@ -1,4 +1,4 @@
-from . import backbones, fusions, losses  # noqa: F401  (register components)
+from . import attention, backbones, fusions, losses  # noqa: F401  (register components)
 from .base_harmonizer import BaseHarmonizer, EncoderDecoderHarmonizer
 from .builder import build_model_from_config
 from .data_preprocessor import HarmonizationDataPreprocessor

@@ -28,22 +28,32 @@ class BaseHarmonizer(BaseModel):
     (:data:`~toolkit.registry.LOSSES`), each called as ``loss(pred, target, mask, composite)``.
 
     Args:
-        losses: a loss config or list of them (ignored by models with no weights).
-        blend_background: paste the composite's background back, ``pred·m + composite·(1−m)``,
-            as the published harmonizers do; the background is then exact.
+        losses: a loss config, a list of them, or a dict ``{name: config}`` (each logged as ``loss_<name>``
+            unless it sets ``loss_name``); ignored by models with no weights.
+        blend_background: paste the composite's background back, ``pred·m + composite·(1−m)``:
+            ``True`` in every mode (losses see the blended image, as RainNet trains); ``'predict'`` only for
+            outputs (``predict``/``tensor``), so losses supervise the raw network output — the whole image,
+            background included, as the region-wise contrastive paper does; ``False`` never.
         data_preprocessor: preprocessor config (default :class:`HarmonizationDataPreprocessor`).
     """
 
-    def __init__(self, losses: Optional[Union[ConfigType, Sequence[ConfigType]]] = None,
-                 blend_background: bool = True, data_preprocessor: Optional[dict] = None, init_cfg=None):
+    def __init__(self, losses: Optional[Union[ConfigType, Sequence[ConfigType], dict]] = None,
+                 blend_background: Union[bool, str] = True, data_preprocessor: Optional[dict] = None, init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='HarmonizationDataPreprocessor')
         if isinstance(data_preprocessor, dict):
             # built here: BaseModel would look in MMEngine's root registry, outside our scope
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if blend_background not in (True, False, 'predict'):
+            raise ValueError(f"blend_background must be True, False or 'predict'; got {blend_background!r}")
         if losses is None:
             losses = []
+        elif isinstance(losses, dict) and 'type' not in losses:
+            # named losses, {name: config}: a child config (or --cfg-options model.losses.hcl.num_patches=512)
+            # changes one value of one loss without re-listing the others
+            losses = [dict(config, loss_name=config.get('loss_name', f'loss_{name}')) if isinstance(config, dict)
+                      else config for name, config in losses.items() if config is not None]
         elif isinstance(losses, (dict, nn.Module)):
             losses = [losses]
         self.losses = nn.ModuleList(loss if isinstance(loss, nn.Module) else LOSSES.build(loss) for loss in losses)
@@ -56,7 +66,7 @@ class BaseHarmonizer(BaseModel):
     def harmonize(self, composite: Tensor, mask: Tensor, references: Optional[Tensor] = None) -> Tensor:
         """``(B, 3, H, W)`` normalised composite and ``(B, 1, H, W)`` mask → ``(B, 3, H, W)`` output."""
 
-    def _run(self, inputs: dict) -> Tensor:
+    def _run(self, inputs: dict, training: bool = False) -> Tensor:
         composite, mask = inputs['composite'], inputs['mask']
         if composite.ndim != 4 or composite.shape[1] != 3:
             raise ValueError(f'composite must be (B, 3, H, W); got {tuple(composite.shape)}')
@@ -66,7 +76,7 @@ class BaseHarmonizer(BaseModel):
         if output.shape != composite.shape:
             raise RuntimeError(f'{type(self).__name__}.harmonize returned {tuple(output.shape)}, '
                                f'expected {tuple(composite.shape)}')
-        if self.blend_background:
+        if self.blend_background is True or (self.blend_background == 'predict' and not training):
             output = output * mask + composite * (1 - mask)
         return output
 
@@ -82,7 +92,7 @@ class BaseHarmonizer(BaseModel):
     def loss(self, inputs: dict, data_samples: list) -> dict:
         if not len(self.losses):
             raise RuntimeError(f'{type(self).__name__} has no losses configured; it cannot be trained')
-        pred = self._run(inputs)
+        pred = self._run(inputs, training=True)
         target = self.data_preprocessor.stack_gt(data_samples)
         return {loss.loss_name: loss(pred, target, inputs['mask'], inputs['composite']) for loss in self.losses}
 

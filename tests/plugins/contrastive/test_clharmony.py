@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from plugins.contrastive import S2AM, RegionContrastiveLoss, ResUNet, StyleFusion
-from plugins.contrastive.clharmony import CLHARMONY_PARAMETERS
+from plugins.contrastive import CLHARMONY_PARAMETERS
 from toolkit.models import EncoderDecoderHarmonizer
 from toolkit.structures import HarmonizationDataSample
 
@@ -103,7 +103,9 @@ def loop_contrastive(loss, pred, target, mask, fg_indices, bg_indices):
         terms = []
         for i in range(len(negatives)):
             numerator = math.exp(float(negatives[i] @ positives[i]) / tau)
-            denominator = numerator + sum(math.exp(float(negatives[i] @ n) / tau) for n in negatives)
+            # negatives: the other foreground patches, never the query itself nor a copy of its location
+            denominator = numerator + sum(math.exp(float(negatives[i] @ negatives[k]) / tau)
+                                          for k in range(len(negatives)) if int(fg_indices[b][k]) != int(fg_indices[b][i]))
             terms.append(-math.log(numerator / denominator))
         total += sum(terms) / len(terms)
     return total / pred.shape[0]
@@ -130,6 +132,41 @@ def test_contrastive_loss_matches_equation_11_as_a_loop():
     assert float(value.detach()) == pytest.approx(expected, rel=1e-9)
 
 
+def test_query_is_not_its_own_negative():
+    """With one patch per region there are no negatives at all: eq. 11 is −log(e^s / e^s) = 0. Keeping the k = i
+    self term (the old reading) gave −log(e^s / (e^s + e^{1/τ})) ≥ log 2 whatever the network did."""
+    loss = RegionContrastiveLoss(num_patches=1, embed_dim=8).double()
+    pred, target = torch.rand(2, 3, 32, 32, dtype=torch.float64), torch.rand(2, 3, 32, 32, dtype=torch.float64)
+    mask = torch.zeros(2, 1, 32, 32, dtype=torch.float64)
+    mask[..., 8:24, 8:24] = 1
+    assert float(loss(pred, target, mask).detach()) == 0.0
+    # a region of one sampling cell, sampled with replacement: all K draws are the same location, none is a negative
+    tiny = torch.zeros(2, 1, 32, 32, dtype=torch.float64)
+    tiny[..., 8:12, 8:12] = 1
+    wide = RegionContrastiveLoss(num_patches=6, embed_dim=8).double()
+    assert float(wide(pred, target, tiny).detach()) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_patches_are_gathered_like_unfold():
+    loss = RegionContrastiveLoss(num_patches=10)
+    sampling_map = torch.randn(2, 3, 9, 11)
+    indices = torch.randint(0, 99, (2, 10))
+    size = loss.patch_size
+    padded = F.pad(sampling_map, (size // 2, size - 1 - size // 2, size // 2, size - 1 - size // 2))
+    columns = F.unfold(padded, size)  # (B, C·size², h·w): the old way, every column
+    expected = torch.gather(columns, 2, indices[:, None, :].expand(-1, columns.shape[1], -1)).transpose(1, 2)
+    assert torch.equal(loss.patches(sampling_map, indices), expected)
+
+
+def test_projection_head_initialisation_follows_cut():
+    torch.manual_seed(0)
+    loss = RegionContrastiveLoss()
+    first, second = loss.mlp[0], loss.mlp[2]
+    assert abs(float(first.weight.detach().std()) - 0.02) < 0.001
+    assert abs(float(second.weight.detach().std()) - 0.02) < 0.001
+    assert float(first.bias.detach().abs().max()) == 0.0 and float(second.bias.detach().abs().max()) == 0.0
+
+
 def test_contrastive_loss_edge_cases_and_gradients():
     loss = RegionContrastiveLoss(num_patches=16)
     pred = torch.rand(2, 3, 32, 32, requires_grad=True)
@@ -137,7 +174,7 @@ def test_contrastive_loss_edge_cases_and_gradients():
     empty = torch.zeros(2, 1, 32, 32)
     assert float(loss(pred, target, empty).detach()) == 0.0  # no foreground anywhere: contributes 0, no NaN
     tiny = torch.zeros(2, 1, 32, 32)
-    tiny[0, :, 8:12, 8:12] = 1  # one sampling-map cell: sampled with replacement
+    tiny[0, :, 8:16, 8:16] = 1  # four sampling-map cells for 16 patches: sampled with replacement
     value = loss(pred, target, tiny)
     assert torch.isfinite(value) and float(value.detach()) > 0
     value.backward()
@@ -191,3 +228,131 @@ def test_fusion_swap_builds_and_steps(fusion):
     total.backward()
     torch.optim.AdamW(model.parameters(), lr=1e-3).step()
     assert set(losses) == {'loss_l1', 'loss_fg_l1', 'loss_hcl'} and torch.isfinite(total)
+
+
+# ------------------------------------------------------------------------------ readings that change training
+def _batch(model, size=32, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    composite = torch.randint(0, 256, (2, 3, size, size), dtype=torch.uint8, generator=generator)
+    mask = torch.zeros(2, 1, size, size)
+    mask[..., size // 4: 3 * size // 4, size // 4: 3 * size // 4] = 1
+    samples = [HarmonizationDataSample(gt_img=torch.randint(0, 256, (3, size, size), dtype=torch.uint8,
+                                                             generator=generator)) for _ in range(2)]
+    return model.data_preprocessor(dict(inputs=dict(composite=composite, mask=mask), data_samples=samples))
+
+
+@pytest.mark.parametrize('blend, expect_gradient', [('predict', True), (True, False)])
+def test_losses_supervise_the_raw_output(blend, expect_gradient):
+    """With the background pasted back before the loss (the old default), the last level's background affine of
+    style fusion gets exactly zero gradient; trained on the raw output (the paper's H) it learns."""
+    torch.manual_seed(0)
+    model = EncoderDecoderHarmonizer(
+        backbone=dict(type='ResUNet', base_channels=4, depth=3, blocks=1, attention=None),
+        fusion=dict(type='StyleFusion'), residual=False, blend_background=blend,
+        losses=dict(l1=dict(type='L1Loss', loss_weight=0.4), pixel=dict(type='ForegroundL1Loss', loss_weight=0.5)))
+    sum(model(**_batch(model), mode='loss').values()).backward()
+    last = model.fusions[-1]
+    gradient = float(last.background_scale.grad.abs().sum() + last.background_bias.grad.abs().sum())
+    assert (gradient > 0) if expect_gradient else gradient == 0.0
+    # outputs are blended either way: the background is the composite's
+    batch = _batch(model)
+    with torch.no_grad():
+        out = model(batch['inputs'], mode='tensor')
+    background = (batch['inputs']['mask'] == 0).expand_as(out)
+    assert torch.equal(out[background], batch['inputs']['composite'][background])
+
+
+def test_adain_comparator_takes_the_decoders_own_background_statistics():
+    import plugins.baselines  # noqa: F401
+    from plugins.baselines import AdaIN
+    torch.manual_seed(0)
+    decoder, encoder = torch.randn(2, 4, 8, 8, dtype=torch.float64) * 3 + 1, torch.randn(2, 4, 8, 8, dtype=torch.float64)
+    mask = torch.zeros(2, 1, 32, 32, dtype=torch.float64)
+    mask[..., :16, :] = 1
+    out = AdaIN(4, 4, style='decoder-background')(decoder, encoder, mask)
+    background = decoder[..., 4:, :]  # the mask's bottom half, nearest-resized to 8×8
+    content = (decoder - decoder.mean((2, 3), keepdim=True)) / torch.sqrt(decoder.var((2, 3), keepdim=True) + 1e-5)
+    expected = content * torch.sqrt(background.var((2, 3), unbiased=False, keepdim=True) + 1e-5) \
+        + background.mean((2, 3), keepdim=True)
+    assert torch.allclose(out, expected, atol=1e-5)
+    encoder_style = AdaIN(4, 4, style='encoder')(decoder, encoder, mask)  # the other reading, kept by name
+    assert torch.allclose(encoder_style.mean((2, 3)), encoder.mean((2, 3)), atol=1e-6)
+
+
+def test_rain_inside_resunet_sees_binary_masks_like_rainnet():
+    import plugins.baselines  # noqa: F401
+    torch.manual_seed(0)
+    model = EncoderDecoderHarmonizer(backbone=dict(type='ResUNet', base_channels=4, depth=3, blocks=1),
+                                     fusion=dict(type='RAIN'))
+    seen = []
+    for block in model.fusions:
+        block.register_forward_hook(lambda module, args, output: seen.append((args[0], args[2], output, module)))
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[..., 5:23, 7:29] = 1  # edges off the 2×2/4×4 grid: area resizing would make them soft
+    model(dict(composite=torch.randn(1, 3, 32, 32), mask=mask))
+    assert len(seen) == 2
+    for feature, given, output, block in seen:
+        assert torch.equal(given, mask)  # the input-resolution mask, resized by RAIN itself (nearest)
+        # official RAIN statistics: Σ(m·(x − μ))² / (Σm + eps) on the nearest-resized binary mask
+        m = F.interpolate(given, size=feature.shape[-2:], mode='nearest')
+        b = 1 - m
+
+        def official(x, region):
+            mean = (x * region).sum((2, 3), keepdim=True) / (region.sum((2, 3), keepdim=True) + block.eps)
+            var = (((x - mean) * region) ** 2).sum((2, 3), keepdim=True) / (region.sum((2, 3), keepdim=True) + block.eps)
+            return mean, torch.sqrt(var + block.eps)
+        fg_mean, fg_std = official(feature, m)
+        bg_mean, bg_std = official(feature, b)
+        expected = ((feature - fg_mean) / fg_std * bg_std + bg_mean) * m + (feature - bg_mean) / bg_std * b
+        assert torch.allclose(output, expected, atol=1e-5)
+
+
+def test_style_fusion_with_an_empty_background_keeps_its_scale():
+    """A training crop inside a large foreground: no background at a level. Eq. 4 would divide by sqrt(eps)
+    (~316× the foreground); the whole map's statistics stand in instead."""
+    torch.manual_seed(0)
+    fusion = StyleFusion(8, 8)
+    decoder, encoder = torch.randn(2, 8, 16, 16), torch.randn(2, 8, 16, 16)
+    half = torch.zeros(1, 1, 64, 64)
+    half[..., :32] = 1
+    normal = fusion(decoder[:1], encoder[:1], half)
+    full = fusion(decoder[1:], encoder[1:], torch.ones(1, 1, 64, 64))
+    assert torch.isfinite(full).all()
+    assert float(full.detach().abs().max()) < 3 * float(normal.detach().abs().max())
+    expected = (decoder[1:] - encoder[1:].mean((2, 3), keepdim=True)) / torch.sqrt(
+        encoder[1:].var((2, 3), unbiased=False, keepdim=True) + fusion.eps)
+    assert torch.allclose(full.detach(), expected, atol=1e-5)
+
+
+CLHARMONY_CONFIGS = sorted(name for name in os.listdir(os.path.join(REPO_ROOT, 'configs', 'clharmony'))
+                           if name.endswith('.py'))
+
+
+@pytest.mark.parametrize('name', CLHARMONY_CONFIGS)
+def test_every_shipped_config_builds_and_takes_a_training_step(name):
+    from toolkit.models import build_model_from_config
+    model, cfg = build_model_from_config(os.path.join(REPO_ROOT, 'configs', 'clharmony', name))
+    model.train()
+    losses = model(**_batch(model, size=64), mode='loss')
+    expected = {'loss_l1'} | ({'loss_pixel'} if 'l1_' not in name else set()) \
+        | ({'loss_hcl'} if 'l1-pixel' not in name and 'l1_' not in name else set())
+    assert set(losses) == expected, name
+    before = [p.detach().clone() for p in model.parameters()]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    sum(losses.values()).backward()
+    optimizer.step()
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    if '-k' in name:
+        k = int(name.split('-k')[1].split('_')[0])
+        assert [loss.num_patches for loss in model.losses if loss.loss_name == 'loss_hcl'] == [k]
+
+
+def test_fusion_swap_is_one_cfg_option(tmp_path):
+    """Swapping style fusion for RAIN needs one --cfg-options value: first-party plugins register through entry
+    points, no custom_imports of plugins.baselines."""
+    from toolkit.engine.launch import train
+    config = os.path.join(REPO_ROOT, 'configs', 'clharmony', 'clharmony-tiny_stylefusion-s2am_adamw-20i_samples-64.py')
+    runner = train(config, work_dir=str(tmp_path), cfg_options={'model.fusion.type': 'RAIN', 'train_cfg.max_iters': 2,
+                                                                 'train_cfg.val_interval': 2})
+    assert type(runner.model.fusions[0]).__name__ == 'RAIN' and runner.iter == 2

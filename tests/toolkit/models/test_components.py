@@ -58,7 +58,8 @@ def test_unet_shapes_and_size_check():
         net.encode(torch.zeros(1, 4, 20, 20))
 
 
-def test_fusion_receives_level_sized_features_and_mask():
+def test_fusion_receives_level_sized_features_and_the_input_mask():
+    """Features at the level's size; the mask at the input's resolution (each block resizes it its own way)."""
     seen = []
 
     @FUSIONS.register_module(force=True)
@@ -71,8 +72,8 @@ def test_fusion_receives_level_sized_features_and_mask():
     model = EncoderDecoderHarmonizer(backbone=dict(type='UNet', base_channels=4, num_levels=2),
                                      fusion=dict(type='RecordingFusion'))
     model(dict(composite=torch.zeros(1, 3, 16, 16), mask=torch.ones(1, 1, 16, 16)))
-    assert seen == [(8, (1, 8, 8, 8), (1, 8, 8, 8), (1, 1, 8, 8)), (4, (1, 4, 16, 16), (1, 4, 16, 16),
-                                                                       (1, 1, 16, 16))]
+    assert seen == [(8, (1, 8, 8, 8), (1, 8, 8, 8), (1, 1, 16, 16)), (4, (1, 4, 16, 16), (1, 4, 16, 16),
+                                                                        (1, 1, 16, 16))]
     with pytest.raises(ValueError, match='3 fusion configs given for 2 decoder levels'):
         EncoderDecoderHarmonizer(backbone=dict(type='UNet', base_channels=4, num_levels=2), fusion=[None] * 3)
 

@@ -1,3 +1,4 @@
+from .resunet import ResUNet
 from .unet import UNet
 
-__all__ = ['UNet']
+__all__ = ['ResUNet', 'UNet']

@@ -9,7 +9,6 @@ from mmcv.cnn import ConvModule
 from torch import Tensor, nn
 
 from toolkit.interfaces import BaseBackbone
-from toolkit.ops import resize_mask_to
 from toolkit.registry import BACKBONES
 
 
@@ -27,7 +26,7 @@ class UNet(BaseBackbone):
     Encoder level ``i`` has ``base_channels · 2**i`` channels at ``H / 2**i``
     (``i = 0 … num_levels``). Decoder level ``j`` (deepest first) upsamples, concatenates
     the encoder feature of the same size, applies two convolutions, then the fusion
-    block ``fusions[j](decoder_feat, encoder_feat, mask_j)``.
+    block ``fusions[j](decoder_feat, encoder_feat, mask)`` with the input-resolution mask.
 
     Args:
         in_channels: input channels (composite + mask = 4).
@@ -86,6 +85,6 @@ class UNet(BaseBackbone):
             skip = encoder_feats[-2 - level]
             x = F.interpolate(x, size=skip.shape[-2:], mode='bilinear', align_corners=False)
             x = block(torch.cat([reduce(x), skip], dim=1))
-            if fusions is not None:
-                x = fusions[level](x, skip, resize_mask_to(mask, x.shape[-2:]))
+            if fusions is not None:  # the full-resolution mask: each block resizes it its own way (RAIN: nearest)
+                x = fusions[level](x, skip, mask)
         return self.head(x)

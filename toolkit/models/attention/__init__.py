@@ -1,0 +1,3 @@
+from .s2am import S2AM, blur_taps
+
+__all__ = ['S2AM', 'blur_taps']
