@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from toolkit.interfaces import check_mask
 from toolkit.models.base_harmonizer import BaseHarmonizer
-from toolkit.ops import resize_mask_to
+from toolkit.ops import float32_op, resize_mask_to
 from toolkit.registry import FUSIONS, MODELS
 
 
@@ -124,8 +124,8 @@ class SemanticGuidedFusion(nn.Module):
         foreground = foreground_cells(mask.to(features.dtype), (height, width)).flatten(1)  # (B, N)
         background = 1 - foreground
         guided = self._guided(features, content)
-        queries = F.normalize(self.query_projection(guided).flatten(2), dim=1, eps=1e-8)  # (B, C, N)
-        keys = [F.normalize(self.key_projection(guided).flatten(2), dim=1, eps=1e-8)]
+        queries = self.query_projection(guided).flatten(2)  # (B, C, N), normalised in _masked_attention
+        keys = [self.key_projection(guided).flatten(2)]
         values = [features.flatten(2)]
         key_valid = [background]
         if reference_features is not None and reference_features.shape[1]:
@@ -135,24 +135,32 @@ class SemanticGuidedFusion(nn.Module):
                                  f'got {tuple(reference_features.shape)}')
             flat_refs = reference_features.flatten(0, 1)
             flat_content = None if reference_content is None else reference_content.flatten(0, 1)
-            ref_keys = F.normalize(self.key_projection(self._guided(flat_refs, flat_content)).flatten(2), dim=1,
-                                   eps=1e-8)
+            ref_keys = self.key_projection(self._guided(flat_refs, flat_content)).flatten(2)
             keys.append(ref_keys.view(batch, refs, channels, -1).permute(0, 2, 1, 3).flatten(2))
             values.append(flat_refs.flatten(2).view(batch, refs, channels, -1).permute(0, 2, 1, 3).flatten(2))
             valid = torch.ones(batch, refs, device=features.device, dtype=features.dtype) if reference_valid is None \
                 else reference_valid.to(features.dtype)
             key_valid.append(valid[:, :, None].expand(-1, -1, height * width).flatten(1))
         keys, values, key_valid = torch.cat(keys, 2), torch.cat(values, 2), torch.cat(key_valid, 1)
-        logits = torch.einsum('bcq,bck->bqk', queries, keys).float() * self.temperature
-        logits = logits.masked_fill(key_valid[:, None, :] == 0, torch.finfo(logits.dtype).min)
-        attention = torch.softmax(logits, dim=-1) * key_valid[:, None, :] * foreground[:, :, None]
-        attention = attention.to(values.dtype)
+        attention = _masked_attention(queries, keys, key_valid, foreground, self.temperature).to(values.dtype)
         if self.record_attention:
             self.last_attention = attention.detach()
         attended = torch.einsum('bqk,bck->bcq', attention, values).view(batch, channels, height, width)
         fused = self.fuse(torch.cat([attended, features], dim=1))
         cells = foreground.view(batch, 1, height, width)
         return fused * cells + features * (1 - cells)
+
+
+@float32_op
+def _masked_attention(queries: Tensor, keys: Tensor, key_valid: Tensor, foreground: Tensor,
+                      temperature: float) -> Tensor:
+    """Eqs. 8–9 in float32 even under autocast: Q and K L2-normalised, cosine logits × temperature, invalid keys
+    masked before the softmax and zeroed after, background queries zeroed.
+    ``(B, C, Q)``, ``(B, C, K)``, ``(B, K)``, ``(B, Q)`` → ``(B, Q, K)``."""
+    queries, keys = F.normalize(queries, dim=1, eps=1e-8), F.normalize(keys, dim=1, eps=1e-8)
+    logits = torch.einsum('bcq,bck->bqk', queries, keys) * temperature
+    logits = logits.masked_fill(key_valid[:, None, :] == 0, torch.finfo(logits.dtype).min)
+    return torch.softmax(logits, dim=-1) * key_valid[:, None, :] * foreground[:, :, None]
 
 
 def _down(in_channels: int, out_channels: int, kernel: int) -> nn.Sequential:

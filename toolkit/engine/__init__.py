@@ -1,3 +1,5 @@
 from .hooks import HarmonizationVisualizationHook
+from .optim import CPUAmpOptimWrapper
+from .wrappers import EvaluationWrapper
 
-__all__ = ['HarmonizationVisualizationHook']
+__all__ = ['HarmonizationVisualizationHook', 'CPUAmpOptimWrapper', 'EvaluationWrapper']

@@ -36,20 +36,72 @@ def load_config(config: str, work_dir: Optional[str] = None, cfg_options: Option
     return cfg
 
 
-def enable_amp(cfg: Config) -> bool:
-    """Switch the optimizer wrapper to AMP when CUDA is present; on CPU warn and keep fp32."""
-    if not torch.cuda.is_available():
-        print_log('--amp requested but no CUDA device is available: training in fp32 on the CPU.',
-                  logger='current', level=30)
-        return False
+def enable_amp(cfg: Config, device: Optional[str] = None) -> str:
+    """Switch the optimizer wrapper to mixed precision; returns the wrapper type now in ``cfg``.
+
+    * CUDA: MMEngine's ``AmpOptimWrapper`` (float16 autocast with dynamic loss scaling);
+    * CPU: :class:`~toolkit.engine.optim.CPUAmpOptimWrapper` (bfloat16 autocast; bfloat16 has float32's
+      range, so no loss scaling), when this torch build supports it — else a warning and float32.
+    """
+    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-    if wrapper == 'AmpOptimWrapper':
-        return True
+    if wrapper in ('AmpOptimWrapper', 'CPUAmpOptimWrapper'):
+        return wrapper
     if wrapper != 'OptimWrapper':
         raise ValueError(f'--amp works with OptimWrapper configs; this one uses {wrapper}')
-    cfg.optim_wrapper.type = 'AmpOptimWrapper'
-    cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    return True
+    if device.startswith('cuda'):
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        return 'AmpOptimWrapper'
+    from toolkit.engine.optim import cpu_bfloat16_supported
+    if not cpu_bfloat16_supported():
+        print_log('--amp requested, but this torch build has no CPU bfloat16 autocast: training in float32.',
+                  logger='current', level=30)
+        return wrapper
+    cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
+    cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
+    return 'CPUAmpOptimWrapper'
+
+
+def prepare_distributed(cfg: Config) -> None:
+    """Make ``--launcher pytorch|slurm`` work without CUDA (CPU processes talking over gloo).
+
+    MMEngine's ``init_dist`` calls ``torch.cuda.set_device`` whatever the backend, and wraps the model in DDP with
+    ``device_ids=[LOCAL_RANK]``, which CPU modules refuse. Without CUDA this picks gloo, starts the process group
+    itself (from torchrun's environment, or Slurm's), and wraps with ``device_ids=None``. With CUDA nothing changes.
+    """
+    import os
+
+    import torch.distributed as dist
+    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
+        return
+    env_cfg = cfg.setdefault('env_cfg', {})
+    dist_cfg = env_cfg.setdefault('dist_cfg', {})
+    dist_cfg['backend'] = 'gloo'
+    if not dist.is_initialized():
+        if cfg.launcher == 'slurm':  # what MMEngine's _init_dist_slurm sets, minus the CUDA device
+            os.environ.setdefault('RANK', os.environ['SLURM_PROCID'])
+            os.environ.setdefault('WORLD_SIZE', os.environ['SLURM_NTASKS'])
+            os.environ.setdefault('LOCAL_RANK', os.environ.get('SLURM_LOCALID', '0'))
+            os.environ.setdefault('MASTER_PORT', '29500')
+            os.environ.setdefault('MASTER_ADDR', '127.0.0.1')
+        elif cfg.launcher != 'pytorch':
+            raise ValueError(f'--launcher {cfg.launcher} without CUDA is not supported; use pytorch (torchrun) or slurm')
+        dist.init_process_group(backend='gloo')
+    wrapper = dict(type='MMDistributedDataParallel', broadcast_buffers=False,
+                   find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper.update(cfg.get('model_wrapper_cfg') or {})
+    wrapper['device_ids'] = None  # a CPU module
+    cfg.model_wrapper_cfg = wrapper
+
+
+def _close_process_group() -> None:
+    """Leave the process group cleanly: a gloo group still open at interpreter exit can abort the process
+    ("terminate called without an active exception") after a successful run."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()  # every rank has finished (rank 0 may still be saving) before the group goes away
+        dist.destroy_process_group()
 
 
 def build_runner(cfg: Config) -> Runner:
@@ -68,6 +120,7 @@ def train(config: str, work_dir: Optional[str] = None, resume: Optional[str] = N
         resume: ``'auto'`` (latest checkpoint in ``work_dir``), a checkpoint path, or ``None``.
     """
     cfg = load_config(config, work_dir, cfg_options, launcher)
+    prepare_distributed(cfg)
     if amp:
         enable_amp(cfg)
     if auto_scale_lr:
@@ -77,7 +130,10 @@ def train(config: str, work_dir: Optional[str] = None, resume: Optional[str] = N
     elif resume:
         cfg.resume, cfg.load_from = True, resume
     runner = build_runner(cfg)
-    runner.train()
+    try:
+        runner.train()
+    finally:
+        _close_process_group()
     return runner
 
 
@@ -85,6 +141,9 @@ def test(config: str, checkpoint: Optional[str], work_dir: Optional[str] = None,
          profile: Optional[str] = None, cfg_options: Optional[dict] = None, launcher: str = 'none') -> dict:
     """Evaluate a checkpoint (or a model with no weights when ``checkpoint`` is None); returns the metrics."""
     cfg = load_config(config, work_dir, cfg_options, launcher)
+    prepare_distributed(cfg)
+    if launcher != 'none':  # no DDP for evaluation: nothing to synchronise (and DDP refuses parameterless models)
+        cfg.model_wrapper_cfg = dict(type='toolkit.EvaluationWrapper')  # scoped: the Runner looks it up unscoped
     cfg.load_from = None  # loaded below, strictly: a checkpoint that does not fit the model is an error
     evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
     for evaluator in evaluators:
@@ -99,4 +158,7 @@ def test(config: str, checkpoint: Optional[str], work_dir: Optional[str] = None,
             runner.load_checkpoint(checkpoint, map_location='cpu', strict=True)
         except RuntimeError as error:
             raise RuntimeError(f'{checkpoint} does not fit the model of {config}: {error}') from error
-    return runner.test()
+    try:
+        return runner.test()
+    finally:
+        _close_process_group()

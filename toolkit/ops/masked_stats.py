@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .precision import float32_op
+
 
 def resize_mask_to(mask: Tensor, size, mode: str = 'area') -> Tensor:
     """Resize a ``(B, 1, H, W)`` mask to ``size = (h, w)``.
@@ -28,6 +30,7 @@ def resize_mask_to(mask: Tensor, size, mode: str = 'area') -> Tensor:
     return F.interpolate(mask, size=size, mode='bilinear', align_corners=False).clamp(0, 1)
 
 
+@float32_op
 def masked_mean_std(features: Tensor, mask: Optional[Tensor] = None, eps: float = 1e-5, unbiased: bool = False,
                     resize_mode: str = 'area') -> tuple[Tensor, Tensor]:
     """Per-sample, per-channel mean and standard deviation of ``features`` over a (soft) region.
@@ -45,8 +48,9 @@ def masked_mean_std(features: Tensor, mask: Optional[Tensor] = None, eps: float 
         unbiased: ``N − 1`` variance (whole-map statistics only).
 
     Returns:
-        ``mean, std`` of shape ``(B, C, 1, 1)``. An empty region gives mean 0 and std ``sqrt(eps)``:
-        finite, so normalising by it never produces NaN.
+        ``mean, std`` of shape ``(B, C, 1, 1)``, float32 (or float64 for float64 input) even under autocast: a
+        variance computed in bfloat16 loses the spread of a near-constant region. An empty region gives mean 0
+        and std ``sqrt(eps)``: finite, so normalising by it never produces NaN.
 
     Example:
         >>> x = torch.tensor([[[[1., 3.], [5., 100.]]]])
