@@ -1,11 +1,13 @@
-"""Compare the full-resolution path (local affine colour transform) with bilinear upsampling.
+"""Compare the full-resolution path (colour transform) with bilinear upsampling, at each image's native resolution.
 
-    python tools/full_res_eval.py MODEL [--data-root data/samples] [--min-side 512]
+    python tools/full_res_eval.py MODEL [--data-root data/samples] [--subsets HAdobe5k ...] [--min-side 512]
+        [--out results.json]
 
-MODEL is a zoo name (``harmony list``) or CONFIG[:CHECKPOINT]. Metrics are computed at each image's
-native resolution against its real image (toolkit definitions otherwise).
+MODEL is a zoo name (``harmony list``) or CONFIG.py:CHECKPOINT. Metrics are computed at each image's native resolution
+against its real image (toolkit definitions otherwise), streaming one image at a time in bounded memory.
 """
 import argparse
+import json
 import os
 import sys
 
@@ -19,22 +21,37 @@ from toolkit.apis.full_res_eval import compare_full_res  # noqa: E402
 from toolkit.metrics import METRIC_NAMES  # noqa: E402
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('model')
     parser.add_argument('--data-root', default=os.path.join(os.path.dirname(__file__), '..', 'data', 'samples'))
+    parser.add_argument('--subsets', nargs='+', help='subset folders (default: all in the test split)')
     parser.add_argument('--min-side', type=int, default=512)
     parser.add_argument('--device', default=None)
-    args = parser.parse_args()
-    harmonizer = Harmonizer.from_pretrained(args.model, device=args.device)
-    result = compare_full_res(harmonizer, args.data_root, min_side=args.min_side)
+    parser.add_argument('--out', help='write the results (means and per-image values) as JSON')
+    args = parser.parse_args(argv)
+    console = Console(width=150)
+    try:
+        harmonizer = Harmonizer.from_pretrained(args.model, device=args.device)
+        with console.status('harmonizing') as status:
+            result = compare_full_res(harmonizer, args.data_root, subsets=args.subsets, min_side=args.min_side,
+                                      progress=lambda name: status.update(f'harmonizing {name}'))
+    except (FileNotFoundError, ValueError, RuntimeError, KeyError) as error:
+        sys.exit(f'error: {error}')
+    if not result['images']:
+        sys.exit(f'error: no test image of {args.data_root} has a shorter side of at least {args.min_side} px')
     table = Table(title=f'{args.model} at native resolution: ' + ', '.join(result['images']), title_justify='left')
     table.add_column('output')
     for name in METRIC_NAMES:
         table.add_column(name, justify='right')
     for row, values in result['results'].items():
         table.add_row(row, *(f'{values[name]:.4f}' if 'SSIM' in name else f'{values[name]:.2f}' for name in METRIC_NAMES))
-    Console(width=150).print(table)
+    console.print(table)
+    if args.out:
+        result['model'] = args.model
+        with open(args.out, 'w', encoding='utf-8') as handle:
+            json.dump(result, handle, indent=2)
+        console.print(f'wrote {args.out}')
 
 
 if __name__ == '__main__':

@@ -1,4 +1,5 @@
 # Raiha as published: SGF with DINOv2-reg features, retrieved + augmented references, 50% non-reference iterations.
+# 11,460,271 parameters (the frozen content encoder not counted).
 _base_ = [
     '../_base_/models/raiha.py',
     '../_base_/datasets/raharmony4-256.py',

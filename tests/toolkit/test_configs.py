@@ -3,6 +3,7 @@ import glob
 import os
 
 import pytest
+import torch
 from mmengine.config import Config
 
 from toolkit.models import BaseHarmonizer
@@ -42,3 +43,33 @@ def test_retrieval_config_builds(path, tmp_path):
     retriever = RETRIEVERS.build(dict(cfg.retriever.to_dict(), gallery=str(tmp_path / 'gallery')))
     assert retriever.encoder.feature_dim == 768 and retriever.encoder.grid_size == 32
     assert (retriever.content_threshold, retriever.illumination_threshold) == (0.7, 0.9)
+
+
+def _stated_parameters(path):
+    """The parameter count a config's header comment states (``N parameters``), if any."""
+    import re
+    header = []
+    for line in open(path, encoding='utf-8'):
+        if not line.startswith('#'):
+            break
+        header.append(line)
+    found = re.findall(r'(\d{1,3}(?:,\d{3})+) parameters', ' '.join(header))
+    return int(found[0].replace(',', '')) if found else None
+
+
+STATED = [path for path in CONFIGS if _stated_parameters(path)]
+
+
+@pytest.mark.parametrize('path', STATED, ids=[os.path.relpath(p, REPO_ROOT) for p in STATED])
+def test_stated_parameter_counts(path):
+    """Configs that state their size in words (from the paper, the official checkpoint, or the zoo's table) build
+    exactly that many inference parameters (training-only loss heads and a frozen content encoder excluded)."""
+    from toolkit.models import build_model_from_config
+    cfg = Config.fromfile(path)
+    _without_hub_weights(cfg.model.get('content_encoder'))
+    model, _ = build_model_from_config(cfg)
+    excluded = {id(p) for p in model.losses.parameters()}
+    encoder = getattr(model, 'content_encoder', None)
+    if isinstance(encoder, torch.nn.Module):
+        excluded |= {id(p) for p in encoder.parameters()}
+    assert sum(p.numel() for p in model.parameters() if id(p) not in excluded) == _stated_parameters(path)

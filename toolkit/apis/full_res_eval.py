@@ -1,39 +1,53 @@
-"""Score full-resolution outputs (guided colour transform vs bilinear upsampling) against the real images."""
+"""Score full-resolution outputs (the colour-transform path vs bilinear upsampling) against the real images.
+
+Images are streamed one at a time and the metrics are accumulated over row bands
+(:func:`~toolkit.metrics.harmonization_metric.native_image_metrics`), so memory stays bounded whatever the image size.
+"""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
 from toolkit.datasets import IHarmony4Dataset, read_image, read_mask
-from toolkit.metrics import METRIC_NAMES, compute_image_metrics
+from toolkit.datasets.transforms.processing import match_size
+from toolkit.metrics import METRIC_NAMES
+from toolkit.metrics.harmonization_metric import native_image_metrics
 
 #: metrics at the images' own size (no resize), otherwise the toolkit definitions
 NATIVE_PROFILE = dict(name='toolkit-native', resolution=None)
+OUTPUTS = ('input composite', 'bilinear upsampling', 'full-resolution transfer')
 
 
-def compare_full_res(harmonizer, data_root: str, subsets: Optional[Sequence[str]] = None,
-                     min_side: int = 512) -> dict:
+def compare_full_res(harmonizer, data_root: str, subsets: Optional[Sequence[str]] = None, min_side: int = 512,
+                     progress: Optional[Callable[[str], None]] = None) -> dict:
     """Mean metrics at native resolution for ``full_res=True`` and ``False`` (and the input composite).
 
     Only triplets whose shorter side is at least ``min_side`` count (the point is full resolution).
+
+    Returns:
+        ``dict(images=[…], results={output: {metric: mean}}, per_image=[{name, size, output: {metric}}], profile)``.
     """
     dataset = IHarmony4Dataset(data_root, split='test', subsets=subsets)
-    rows = {'input composite': [], 'bilinear upsampling': [], 'local affine colour transform': []}
-    names = []
+    per_image = []
     for index in range(len(dataset)):
         info = dataset.get_data_info(index)
-        composite, target = read_image(info['composite_path']), read_image(info['gt_path'])
-        mask = read_mask(info['mask_path'])
-        if min(composite.shape[:2]) < min_side or mask.shape != composite.shape[:2]:
+        composite = read_image(info['composite_path'])
+        if min(composite.shape[:2]) < min_side:
             continue
-        names.append(f'{info["name"]} ({composite.shape[1]}x{composite.shape[0]})')
-        outputs = {'input composite': composite,
-                   'bilinear upsampling': harmonizer.harmonize(composite, mask, full_res=False),
-                   'local affine colour transform': harmonizer.harmonize(composite, mask, full_res=True)}
-        for row, output in outputs.items():
-            rows[row].append(compute_image_metrics(output.transpose(2, 0, 1), target.transpose(2, 0, 1),
-                                                   mask[None], NATIVE_PROFILE))
-    summary = {row: {name: float(np.mean([r[name] for r in records])) for name in METRIC_NAMES}
-               for row, records in rows.items() if records}
-    return dict(images=names, results=summary)
+        if progress:
+            progress(info['name'])
+        target = match_size(read_image(info['gt_path']), composite.shape[:2], info['gt_path'], info['composite_path'],
+                            kind='image')
+        mask = match_size(read_mask(info['mask_path'], dtype=np.uint8), composite.shape[:2], info['mask_path'],
+                          info['composite_path'])
+        row = dict(name=info['name'], size=f'{composite.shape[1]}x{composite.shape[0]}')
+        for output_name, full_res in zip(OUTPUTS, (None, False, True)):
+            output = composite if full_res is None else harmonizer.harmonize(composite, mask, full_res=full_res)
+            row[output_name] = native_image_metrics(output, target, mask, NATIVE_PROFILE)
+            del output
+        per_image.append(row)
+    results = {name: {metric: float(np.nanmean([row[name][metric] for row in per_image])) for metric in METRIC_NAMES}
+               for name in OUTPUTS} if per_image else {}
+    return dict(images=[f'{row["name"]} ({row["size"]})' for row in per_image], results=results, per_image=per_image,
+                profile=NATIVE_PROFILE)

@@ -1,7 +1,19 @@
-"""Per-image quality with an on-disk cache, so interrupted runs resume and re-runs only compute what is new."""
+"""Per-image quality with an on-disk cache, so interrupted runs resume and re-runs only compute what is new.
+
+A cached value is reused only when everything that decided it is unchanged (:func:`cache_key`, per record):
+
+* the model (config hash, checkpoint sha256), the metric profile (every field, resizing included) and resolution;
+* the dataset's identity: root, split and the content of its split file(s) (or reference list and seed);
+* the **metric code**: :func:`metric_code_version` hashes the source of the metric and pipeline modules and their
+  module-level constants, so editing the code (or a constant) recomputes;
+* the **data**: each record stores the sha256 of its composite, mask and real image; a file whose size or
+  modification time changed is hashed again (:class:`FileFingerprints`) and a different content recomputes.
+"""
 from __future__ import annotations
 
 import hashlib
+import importlib
+import inspect
 import json
 import os
 import os.path as osp
@@ -17,27 +29,106 @@ from toolkit.metrics import METRIC_NAMES, MetricProfile, compute_image_metrics, 
 from .models import ModelSpec
 
 
-def test_pipeline(resolution: int) -> list:
-    """The field's evaluation pipeline: straight resize to ``resolution``, mask binarised at 0.5."""
-    return [dict(type='LoadHarmonizationImages'), dict(type='Resize', scale=resolution),
+def test_pipeline(resolution: int, profile: Optional[MetricProfile] = None) -> list:
+    """The field's evaluation pipeline: straight resize to ``resolution`` with the profile's image and mask
+    interpolation, the mask binarised at 0.5 for the model (the metric reads the soft mask)."""
+    profile = get_profile(profile)
+    return [dict(type='LoadHarmonizationImages'),
+            dict(type='Resize', scale=resolution, interpolation=profile.image_interpolation,
+                 mask_interpolation=profile.mask_interpolation),
             dict(type='BinarizeMask', threshold=0.5), dict(type='PackHarmonizationInputs')]
 
 
 def build_dataset(data_root: str, resolution: int, subsets: Optional[Sequence[str]] = None, split: str = 'test',
-                  references: Optional[str] = None, seed: int = 0):
+                  references: Optional[str] = None, seed: int = 0, profile=None):
     """The iHarmony4 test split, or with ``references`` (a RAHarmony4 JSONL) one randomly drawn reference each."""
+    pipeline = test_pipeline(resolution, profile)
     if references:
         path = references if osp.isabs(references) else osp.join(data_root, references)
-        return RAHarmony4Dataset(data_root, path, pipeline=test_pipeline(resolution), reference_choice='random',
-                                 seed=seed, subsets=subsets)
-    return IHarmony4Dataset(data_root, split=split, subsets=subsets, pipeline=test_pipeline(resolution))
+        return RAHarmony4Dataset(data_root, path, pipeline=pipeline, reference_choice='random', seed=seed,
+                                 subsets=subsets)
+    return IHarmony4Dataset(data_root, split=split, subsets=subsets, pipeline=pipeline)
+
+
+#: modules whose code turns images and predictions into metric values (their source is part of the cache key)
+METRIC_CODE_MODULES = ('toolkit.metrics.functional', 'toolkit.metrics.profiles', 'toolkit.metrics.harmonization_metric',
+                       'toolkit.datasets.io', 'toolkit.datasets.transforms.loading',
+                       'toolkit.datasets.transforms.processing', 'toolkit.datasets.transforms.formatting',
+                       'toolkit.benchmark.quality')
+
+
+def metric_code_version(modules: Sequence[str] = METRIC_CODE_MODULES) -> str:
+    """A hash of the metric and pipeline code: each module's source and its module-level constants (UPPER_CASE
+    numbers, strings, tuples), so a changed formula or constant invalidates cached values."""
+    digest = hashlib.sha256()
+    for name in modules:
+        module = importlib.import_module(name)
+        digest.update(name.encode())
+        digest.update(inspect.getsource(module).encode())
+        constants = {key: value for key, value in vars(module).items()
+                     if key.isupper() and isinstance(value, (int, float, str, tuple))}
+        digest.update(repr(sorted(constants.items())).encode())
+    return digest.hexdigest()[:16]
+
+
+class FileFingerprints:
+    """sha256 of data files, recomputed only when a file's size or modification time changed.
+
+    Stored in ``<cache_dir>/files.json`` as ``path → [size, mtime_ns, sha256]``.
+    """
+
+    def __init__(self, path: str):
+        self.path, self.records = path, {}
+        if osp.isfile(path):
+            try:
+                with open(path, encoding='utf-8') as handle:
+                    self.records = json.load(handle)
+            except (OSError, json.JSONDecodeError):
+                self.records = {}  # a damaged index is rebuilt: hashes are recomputed, never trusted blindly
+        self.changed = False
+
+    def sha256(self, path: str) -> str:
+        path = osp.abspath(path)
+        status = os.stat(path)
+        known = self.records.get(path)
+        if known and known[0] == status.st_size and known[1] == status.st_mtime_ns:
+            return known[2]
+        from toolkit.hub import file_sha256
+        digest = file_sha256(path)
+        self.records[path] = [status.st_size, status.st_mtime_ns, digest]
+        self.changed = True
+        return digest
+
+    def data_key(self, info: dict) -> str:
+        """One digest of an example's files (composite, mask, real image, references)."""
+        paths = [info['composite_path'], info['mask_path'], info.get('gt_path'), *(info.get('ref_paths') or [])]
+        return hashlib.sha256('|'.join(self.sha256(path) for path in paths if path).encode()).hexdigest()[:16]
+
+    def save(self) -> None:
+        if self.changed:
+            os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)
+            temporary = self.path + '.partial'
+            with open(temporary, 'w', encoding='utf-8') as handle:
+                json.dump(self.records, handle)
+            os.replace(temporary, self.path)
+            self.changed = False
+
+
+def dataset_digest(dataset, cache_dir: str) -> str:
+    """One sha256 over every example's files (composite, mask, real image, references), for provenance."""
+    fingerprints = FileFingerprints(osp.join(cache_dir, 'files.json'))
+    keys = [fingerprints.data_key(dataset.get_data_info(index)) for index in range(len(dataset))]
+    fingerprints.save()
+    return hashlib.sha256('\n'.join(keys).encode()).hexdigest()
 
 
 def cache_key(spec: Optional[ModelSpec], profile: MetricProfile, resolution: int, dataset) -> str:
-    """Everything a per-image result depends on: model, checkpoint, profile, resolution and the dataset's identity
-    (root and split, or reference list and seed)."""
+    """What every per-image result of a run depends on: model, checkpoint, profile, resolution, the dataset's
+    identity (root, split and split-file content, or reference list and seed) and the metric code version.
+    (The image files themselves are checked per record, see :class:`FileFingerprints`.)"""
     identity = dict(model=None if spec is None else [spec.config_hash, spec.checkpoint_sha256],
-                    profile=profile.to_dict(), resolution=resolution, dataset=dataset.cache_identity())
+                    profile=profile.to_dict(), resolution=resolution, dataset=dataset.cache_identity(),
+                    code=metric_code_version())
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -75,10 +166,15 @@ def evaluate_quality(spec: Optional[ModelSpec], dataset, profile, cache_dir: str
     profile = get_profile(profile)
     os.makedirs(cache_dir, exist_ok=True)
     cache_path = osp.join(cache_dir, f'{cache_key(spec, profile, resolution, dataset)}.jsonl')
-    done = _read_cache(cache_path)
-    names = [dataset.get_data_info(index)['name'] for index in range(len(dataset))]
+    fingerprints = FileFingerprints(osp.join(cache_dir, 'files.json'))
+    infos = [dataset.get_data_info(index) for index in range(len(dataset))]
     if max_images is not None:
-        names = names[:max_images]
+        infos = infos[:max_images]
+    names = [info['name'] for info in infos]
+    data_keys = {info['name']: fingerprints.data_key(info) for info in infos}
+    fingerprints.save()
+    done = {name: record for name, record in _read_cache(cache_path).items()
+            if record.get('data') == data_keys.get(name)}  # a changed image, mask or target is computed again
     todo = [index for index, name in enumerate(names) if name not in done]
     if on_batch and len(names) - len(todo):
         on_batch(len(names) - len(todo))
@@ -98,7 +194,7 @@ def evaluate_quality(spec: Optional[ModelSpec], dataset, profile, cache_dir: str
                     prediction = sample.pred_img if model is not None else sample.composite_img
                     values = compute_image_metrics(prediction.cpu(), sample.gt_img.cpu(), sample.soft_mask.cpu(),
                                                    profile)
-                    record = dict(name=sample.name, subset=sample.subset, **values)
+                    record = dict(name=sample.name, subset=sample.subset, data=data_keys[sample.name], **values)
                     done[record['name']] = record
                     handle.write(json.dumps(record) + '\n')
                 handle.flush()

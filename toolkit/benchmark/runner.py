@@ -1,6 +1,7 @@
 """``tools/benchmark.py``: evaluate models, measure them, write the leaderboard files."""
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import os.path as osp
@@ -18,7 +19,7 @@ from toolkit.version import __version__
 from . import report
 from .efficiency import device_description, machine_matmul_flops, measure_efficiency
 from .models import REPO_ROOT, build_model, resolve_model
-from .quality import build_dataset, evaluate_quality
+from .quality import build_dataset, dataset_digest, evaluate_quality
 
 SCHEMA = 'harmonyzoo-leaderboard/1'
 
@@ -31,11 +32,23 @@ def _git(*args) -> Optional[str]:
         return None
 
 
+def _version(module_name: str) -> Optional[str]:
+    try:
+        return importlib.import_module(module_name).__version__
+    except Exception:  # noqa: BLE001  (not installed, or no version attribute)
+        return None
+
+
 def provenance() -> dict:
+    """Where a leaderboard's numbers come from: the code (commit, and whether the tree differs from it, untracked
+    files included), the metric code version and the libraries that compute or decode anything."""
+    from .quality import metric_code_version
     commit = _git('rev-parse', 'HEAD')
-    status = _git('status', '--porcelain', '--untracked-files=no')
+    status = _git('status', '--porcelain', '--untracked-files=normal')
     return dict(toolkit_version=__version__, git_commit=commit, git_dirty=bool(status) if status is not None else None,
-                torch=torch.__version__, mmengine=mmengine.__version__)
+                metric_code=metric_code_version(), torch=torch.__version__, mmengine=mmengine.__version__,
+                mmcv=_version('mmcv'), numpy=_version('numpy'), opencv=_version('cv2'),
+                scikit_image=_version('skimage'), pillow=_version('PIL'))
 
 
 def pick_device(device: str = 'auto') -> str:
@@ -91,12 +104,13 @@ def run_benchmark(models: Sequence[str], data_root: Optional[str], out_dir: str,
         if not data_root:
             raise ValueError('quality evaluation needs --data-root (an iHarmony4-layout dataset)')
         seeds = range(reference_runs) if references else [0]
-        datasets = [build_dataset(data_root, resolution, subsets, references=references, seed=seed)
+        datasets = [build_dataset(data_root, resolution, subsets, references=references, seed=seed, profile=profile)
                     for seed in seeds]
         dataset = datasets[0]
         count = len(dataset) if max_images is None else min(max_images, len(dataset))
         result['dataset'] = dict(data_root=osp.abspath(data_root), split='test', resolution=resolution,
-                                 subsets=list(dataset.metainfo['subsets']), num_images=count)
+                                 subsets=list(dataset.metainfo['subsets']), num_images=count,
+                                 identity=dataset.cache_identity(), files_sha256=dataset_digest(dataset, cache_dir))
         if references:
             result['dataset'].update(references=references, reference_runs=reference_runs,
                                      reference_choice='random, one per composite, seeds 0..N-1')

@@ -13,6 +13,7 @@ underscores (``d21901-20130410-181833_1_9.jpg`` → real ``d21901-20130410-18183
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import os.path as osp
 from typing import Optional, Sequence
@@ -84,8 +85,14 @@ class IHarmony4Dataset(BaseDataset):
                              test_mode=(split == 'test') if test_mode is None else test_mode, **kwargs)
 
     def cache_identity(self) -> dict:
-        """What a per-image result depends on besides the model (for result caches)."""
-        return dict(kind='iharmony4', data_root=osp.abspath(self.data_root), split=self.split)
+        """What a per-image result depends on besides the model and the image files themselves (result caches):
+        the root, the split and the content of the split file(s) read."""
+        digest = hashlib.sha256()
+        for path in self._split_files:
+            with open(path, 'rb') as handle:
+                digest.update(handle.read())
+        return dict(kind='iharmony4', data_root=osp.abspath(self.data_root), split=self.split,
+                    split_files=digest.hexdigest(), subsets=list(self.subsets or ()))
 
     # -- split files -----------------------------------------------------------------------------
     def _entries_from_ihd(self, path: str) -> list[tuple[str, str]]:
@@ -110,10 +117,12 @@ class IHarmony4Dataset(BaseDataset):
                 f'{root}: no split file found: expected {osp.join(root, f"IHD_{self.split}.txt")} or '
                 f'<root>/<Subset>/<Subset>_{self.split}.txt for one of {", ".join(IHARMONY4_SUBSETS)}')
         entries = []
+        self._split_files = []
         for subset in subsets:
             path = osp.join(root, subset, f'{subset}_{self.split}.txt')
             if not osp.isfile(path):
                 raise HarmonizationDataError(f'{path}: split file for subset {subset!r} does not exist')
+            self._split_files.append(path)
             entries += [(subset, osp.basename(line.replace('\\', '/'))) for line in _read_split(path)]
         return entries
 
@@ -125,9 +134,11 @@ class IHarmony4Dataset(BaseDataset):
             if not osp.isfile(self.ann_file):
                 raise HarmonizationDataError(f'{self.ann_file}: split file does not exist')
             split_file, entries = self.ann_file, self._entries_from_ihd(self.ann_file)
+            self._split_files = [self.ann_file]
         elif osp.isfile(osp.join(root, f'IHD_{self.split}.txt')):
             split_file = osp.join(root, f'IHD_{self.split}.txt')
             entries = self._entries_from_ihd(split_file)
+            self._split_files = [split_file]
         else:
             split_file, entries = 'per-subset split files', self._entries_from_subset_files(root)
 

@@ -29,7 +29,7 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Union
+from typing import Optional, Union
 
 import numpy as np
 import torch
@@ -83,16 +83,21 @@ def peak_signal(target: Tensor, peak: Union[str, float] = 255.0) -> Tensor:
     return torch.full((target.shape[0],), float(peak), dtype=torch.float64)
 
 
-def mse(pred: Tensor, target: Tensor) -> Tensor:
-    """Mean squared error over H×W×3, per image."""
+def mse(pred: Tensor, target: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+    """Mean squared error over H×W×3, per image; with ``mask``, of ``mask·d²`` (foreground error only, the "MSE"
+    of DCCF and PCT-Net)."""
     pred, target, squeeze = _check_pair(pred, target)
-    return _out(((pred - target) ** 2).flatten(1).mean(1), squeeze)
+    squared = (pred - target) ** 2
+    if mask is not None:
+        squared = squared * _check_mask(mask, pred)
+    return _out(squared.flatten(1).mean(1), squeeze)
 
 
-def psnr_from_mse(mse_value: Tensor, peak: Tensor) -> Tensor:
-    """``10·log10(peak² / max(mse, MIN_MSE))``."""
-    return 10.0 * torch.log10(torch.as_tensor(peak, dtype=torch.float64) ** 2 /
-                              torch.as_tensor(mse_value, dtype=torch.float64).clamp_min(MIN_MSE))
+def psnr_from_mse(mse_value: Tensor, peak: Tensor, epsilon: float = 0.0) -> Tensor:
+    """``10·log10(peak² / (mse + epsilon))``; with ``epsilon = 0`` the MSE is clamped at ``MIN_MSE`` instead."""
+    mse_value = torch.as_tensor(mse_value, dtype=torch.float64)
+    denominator = mse_value + epsilon if epsilon else mse_value.clamp_min(MIN_MSE)
+    return 10.0 * torch.log10(torch.as_tensor(peak, dtype=torch.float64) ** 2 / denominator)
 
 
 def psnr(pred: Tensor, target: Tensor, peak: Union[str, float] = 255.0) -> Tensor:
@@ -101,13 +106,15 @@ def psnr(pred: Tensor, target: Tensor, peak: Union[str, float] = 255.0) -> Tenso
     return _out(psnr_from_mse(mse(pred, target), peak_signal(target, peak)), squeeze)
 
 
-def foreground_mse(pred: Tensor, target: Tensor, mask: Tensor, definition: str = 'foreground') -> Tensor:
+def foreground_mse(pred: Tensor, target: Tensor, mask: Tensor, definition: str = 'foreground',
+                   epsilon: float = 0.0) -> Tensor:
     """fMSE per image.
 
     Args:
-        definition: ``'foreground'``: ``Σ mask·d² / (3·Σ mask)``;
+        definition: ``'foreground'``: ``Σ mask·d² / (3·Σ mask + epsilon)``;
             ``'full_image'``: ``MSE·H·W / Σ mask`` (the other published form, equal to the
             first only where the background of ``pred`` equals the target's).
+        epsilon: added to the denominator of the foreground form (1e-6 in iS2AM-derived code).
 
     An image with ``Σ mask = 0`` gives NaN (undefined), never a silent 0.
     """
@@ -116,7 +123,7 @@ def foreground_mse(pred: Tensor, target: Tensor, mask: Tensor, definition: str =
     area = mask.flatten(1).sum(1)
     squared = (pred - target) ** 2
     if definition == 'foreground':
-        value = (squared * mask).flatten(1).sum(1) / (pred.shape[1] * area)
+        value = (squared * mask).flatten(1).sum(1) / (pred.shape[1] * area + epsilon)
     elif definition == 'full_image':
         value = squared.flatten(1).mean(1) * pred.shape[-2] * pred.shape[-1] / area
     else:
@@ -181,3 +188,58 @@ def foreground_ssim(pred: Tensor, target: Tensor, mask: Tensor, data_range: floa
     result = (values * mask).flatten(1).sum(1) / area
     result = torch.where(area > 0, result, torch.full_like(result, float('nan')))
     return _out(result, squeeze)
+
+
+def _ssim_terms(pred: Tensor, target: Tensor, data_range: float) -> Tensor:
+    """SSIM map of rows whose Gaussian neighbourhood is fully inside ``pred``/``target`` (``(C, h + 2r, W)`` input with
+    ``r`` halo rows above and below): vertical pass without padding, horizontal pass with scipy's 'reflect' border."""
+    taps = _gaussian_taps().to(pred.device)
+    radius = (taps.numel() - 1) // 2
+    cols = _symmetric_indices(pred.shape[-1], radius).to(pred.device)
+
+    def blur(x):
+        x = F.conv2d(x[:, None], taps.view(1, 1, -1, 1))  # rows: valid
+        return F.conv2d(x[:, :, :, cols], taps.view(1, 1, 1, -1))[:, 0]
+
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    mu_x, mu_y = blur(pred), blur(target)
+    var_x = blur(pred * pred) - mu_x * mu_x
+    var_y = blur(target * target) - mu_y * mu_y
+    cov_xy = blur(pred * target) - mu_x * mu_y
+    return (2 * mu_x * mu_y + c1) * (2 * cov_xy + c2) / ((mu_x ** 2 + mu_y ** 2 + c1) * (var_x + var_y + c2))
+
+
+def banded_sums(pred, target, weights, data_range: float = 255.0, band_rows: int = 32) -> dict:
+    """The sums every metric needs, accumulated over row bands of ``(H, W, 3)`` images, so memory does not grow
+    with the image: ``squared`` (Σd²), ``weighted_squared`` (Σ w·d² over channels), ``weight`` (Σw over pixels),
+    ``ssim`` / ``ssim_count`` (SSIM over the map without its border, as scikit-image), ``weighted_ssim`` (Σ w·S̄),
+    ``pixels`` (H·W). Each band is computed in float64 with its Gaussian halo, so the sums equal the whole-image
+    computation of :func:`ssim_map`.
+
+    Args:
+        pred, target: ``(H, W, 3)`` arrays on 0–255; weights: ``(H, W)`` in [0, 1].
+    """
+    height, width = target.shape[:2]
+    radius = (_gaussian_taps().numel() - 1) // 2
+    rows = _symmetric_indices(height, radius).numpy()
+    sums = dict(squared=0.0, weighted_squared=0.0, weight=0.0, ssim=0.0, ssim_count=0, weighted_ssim=0.0,
+                pixels=height * width)
+    for start in range(0, height, band_rows):
+        stop = min(height, start + band_rows)
+        index = rows[start:stop + 2 * radius]  # the band and its halo (reflected at the image's own edges)
+        x = torch.from_numpy(np.ascontiguousarray(pred[index], dtype=np.float64)).permute(2, 0, 1)
+        y = torch.from_numpy(np.ascontiguousarray(target[index], dtype=np.float64)).permute(2, 0, 1)
+        w = torch.from_numpy(np.ascontiguousarray(weights[start:stop], dtype=np.float64))
+        core_x, core_y = x[:, radius:radius + stop - start], y[:, radius:radius + stop - start]
+        squared = (core_x - core_y) ** 2
+        sums['squared'] += float(squared.sum())
+        sums['weighted_squared'] += float((squared * w).sum())
+        sums['weight'] += float(w.sum())
+        ssim_rows = _ssim_terms(x, y, data_range)  # (3, stop − start, W)
+        sums['weighted_ssim'] += float((ssim_rows.mean(0) * w).sum())
+        first, last = max(start, radius), min(stop, height - radius)  # scikit-image drops a `radius` border
+        if last > first and width > 2 * radius:
+            inner = ssim_rows[:, first - start:last - start, radius:width - radius]
+            sums['ssim'] += float(inner.sum())
+            sums['ssim_count'] += inner.numel()
+    return sums

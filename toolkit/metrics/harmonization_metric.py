@@ -40,7 +40,7 @@ def prepare_for_profile(pred, target, mask, profile: MetricProfile):
     Returns:
         float64 tensors ``pred (3, h, w)``, ``target (3, h, w)``, ``weights (1, h, w)``.
     """
-    pred_np = _to_hwc_numpy(pred).astype(np.float32)
+    pred_np = _to_hwc_numpy(pred).astype(np.float64)  # float predictions (quantize=False) keep their digits
     target_np = _to_hwc_numpy(target)
     mask_np = _to_hwc_numpy(mask).astype(np.float32)
     mask_np = mask_np[..., 0] if mask_np.ndim == 3 else mask_np
@@ -48,11 +48,11 @@ def prepare_for_profile(pred, target, mask, profile: MetricProfile):
         raise ValueError(f'mask {mask_np.shape[:2]} and target {target_np.shape[:2]} differ in size')
     size = profile.resolution or target_np.shape[:2]
     if pred_np.shape[:2] != tuple(size):
-        pred_np = resize_image(pred_np, size)
+        pred_np = resize_image(pred_np, size, profile.image_interpolation)
     if target_np.shape[:2] != tuple(size):
-        target_np = resize_image(target_np, size)
+        target_np = resize_image(target_np, size, profile.image_interpolation)
     if mask_np.shape[:2] != tuple(size):
-        mask_np = resize_mask(mask_np, size)
+        mask_np = resize_mask(mask_np, size, profile.mask_interpolation)
     pred_np = np.clip(pred_np, 0.0, 255.0)
     if profile.quantize:
         pred_np = np.round(pred_np)
@@ -63,6 +63,42 @@ def prepare_for_profile(pred, target, mask, profile: MetricProfile):
 
     return to_chw(pred_np), to_chw(target_np.astype(np.float64)), torch.from_numpy(
         np.asarray(weights, dtype=np.float64))[None]
+
+
+def native_image_metrics(pred, target, mask, profile: Union[str, dict, MetricProfile, None] = None,
+                         band_rows: int = 32) -> dict:
+    """The six metrics of one image at its own size, in bounded memory (row bands, see
+    :func:`~toolkit.metrics.functional.banded_sums`); the same values as :func:`compute_image_metrics` with a
+    ``resolution=None`` profile.
+
+    Args:
+        pred, target: ``(H, W, 3)`` arrays on 0–255 (uint8 or float); mask: ``(H, W)`` in [0, 1] (or uint8 0–255).
+    """
+    profile = get_profile(profile)
+    if profile.resolution is not None:
+        raise ValueError(f'native_image_metrics needs a profile without a resolution; {profile.name} has '
+                         f'{profile.resolution}')
+    if profile.fmse_definition != 'foreground' or profile.mse_definition != 'image' or isinstance(profile.psnr_peak,
+                                                                                                 str):
+        raise ValueError(f'native_image_metrics supports the default definitions (profile {profile.name} differs)')
+    pred = np.asarray(pred)
+    if profile.quantize and pred.dtype != np.uint8:
+        pred = np.round(np.clip(pred, 0, 255))
+    weights = np.asarray(mask, dtype=np.float32) / (255.0 if np.asarray(mask).dtype == np.uint8 else 1.0)
+    if profile.mask_threshold is not None:
+        weights = (weights > profile.mask_threshold).astype(np.float32)
+    sums = MF.banded_sums(pred, target, weights, profile.ssim_data_range, band_rows)
+    peak = float(profile.psnr_peak)
+    mse_value = sums['squared'] / (3 * sums['pixels'])
+    area = sums['weight']
+    fmse_value = sums['weighted_squared'] / (3 * area + profile.fmse_epsilon) if area > 0 else float('nan')
+    def psnr(value):
+        return float(MF.psnr_from_mse(torch.tensor(value, dtype=torch.float64), peak, profile.psnr_epsilon))
+
+    return dict(MSE=mse_value, fMSE=fmse_value, PSNR=psnr(mse_value),
+                fPSNR=psnr(fmse_value) if area > 0 else float('nan'),
+                SSIM=sums['ssim'] / sums['ssim_count'] if sums['ssim_count'] else float('nan'),
+                fSSIM=sums['weighted_ssim'] / area if area > 0 else float('nan'), fg_ratio=area / sums['pixels'])
 
 
 def compute_image_metrics(pred, target, mask, profile: Union[str, dict, MetricProfile, None] = None) -> dict:
@@ -80,13 +116,14 @@ def compute_image_metrics(pred, target, mask, profile: Union[str, dict, MetricPr
     profile = get_profile(profile)
     pred_t, target_t, weights = prepare_for_profile(pred, target, mask, profile)
     peak = MF.peak_signal(target_t, profile.psnr_peak)[0]
-    mse_value = MF.mse(pred_t, target_t)
-    fmse_value = MF.foreground_mse(pred_t, target_t, weights, profile.fmse_definition)
+    mse_value = MF.mse(pred_t, target_t, weights if profile.mse_definition == 'masked' else None)
+    fmse_value = MF.foreground_mse(pred_t, target_t, weights, profile.fmse_definition, profile.fmse_epsilon)
     return dict(
         MSE=float(mse_value),
         fMSE=float(fmse_value),
-        PSNR=float(MF.psnr_from_mse(mse_value, peak)),
-        fPSNR=float(MF.psnr_from_mse(fmse_value, peak)) if not math.isnan(fmse_value) else float('nan'),
+        PSNR=float(MF.psnr_from_mse(mse_value, peak, profile.psnr_epsilon)),
+        fPSNR=(float(MF.psnr_from_mse(fmse_value, peak, profile.psnr_epsilon)) if not math.isnan(fmse_value)
+               else float('nan')),
         SSIM=float(MF.ssim(pred_t, target_t, profile.ssim_data_range)),
         fSSIM=float(MF.foreground_ssim(pred_t, target_t, weights, profile.ssim_data_range)),
         fg_ratio=float(weights.mean()),

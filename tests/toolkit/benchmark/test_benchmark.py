@@ -32,12 +32,36 @@ def full_run(samples_root, tmp_path_factory):
     return out_dir, result
 
 
-def test_every_output_is_written(full_run):
+def _direct_summary(model_name, samples_root):
+    """The quality table of a model computed here, image by image, without the benchmark."""
+    from toolkit.benchmark import build_model, resolve_model
+    dataset = build_dataset(samples_root, 256)
+    model = build_model(resolve_model(model_name))
+    records = []
+    for index in range(len(dataset)):
+        item = dataset[index]
+        with torch.no_grad():
+            sample = model(**model.data_preprocessor(dict(inputs=[item['inputs']], data_samples=[item['data_samples']])),
+                           mode='predict')[0]
+        values = compute_image_metrics(sample.pred_img, sample.gt_img, sample.soft_mask, 'toolkit')
+        records.append(dict(name=sample.name, subset=sample.subset, **values))
+    return summarize(records, dataset.metainfo['subsets'])
+
+
+def test_every_output_is_written(full_run, samples_root):
     out_dir, result = full_run
     for name in ('leaderboard.json', 'leaderboard.csv', 'leaderboard_efficiency.csv', 'leaderboard.md',
                  'leaderboard.png'):
         assert os.path.getsize(os.path.join(out_dir, name)) > 0, name
-    assert _load(os.path.join(out_dir, 'leaderboard.json')) == json.loads(json.dumps(result))
+    # the files hold the values computed independently here, not just what the same call returned
+    direct = _direct_summary('reinhard-lab', samples_root)
+    written = next(m for m in _load(os.path.join(out_dir, 'leaderboard.json'))['models'] if m['name'] == 'reinhard-lab')
+    for metric in ('MSE', 'fMSE', 'PSNR', 'fPSNR', 'SSIM', 'fSSIM'):
+        assert written['quality']['subsets']['All'][metric] == pytest.approx(direct['subsets']['All'][metric],
+                                                                             rel=1e-9)
+    csv_row = next(line.split(',') for line in open(os.path.join(out_dir, 'leaderboard.csv')).read().splitlines()
+                   if line.startswith('reinhard-lab,subsets,All,'))
+    assert float(csv_row[4]) == pytest.approx(direct['subsets']['All']['MSE'], rel=1e-6)
     markdown = open(os.path.join(out_dir, 'leaderboard.md')).read()
     for heading in ('## Quality', '### Per subset', '### Foreground-ratio bins', '## Efficiency',
                     '## Definitions and provenance'):
@@ -91,12 +115,36 @@ def test_efficiency_of_a_learned_model():
     assert all(row['fraction_of_matmul'] > 0 for row in efficiency['latency'])
 
 
+def test_flops_agree_with_torch_flop_counter():
+    """MACs of a convolution-only harmonizer = PyTorch's FlopCounterMode count / 2 (it counts a MAC as 2 FLOPs)."""
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from toolkit.benchmark.efficiency import _inputs, count_flops
+    from toolkit.models import BaseHarmonizer
+
+    class ConvHarmonizer(BaseHarmonizer):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 16, 3, stride=2, padding=1),
+                                     nn.Conv2d(16, 3, 1))
+
+        def harmonize(self, composite, mask, references=None):
+            return composite + nn.functional.pad(self.net(composite), (0, 32, 0, 32))[..., :64, :64]
+
+    model = ConvHarmonizer().eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(dict(zip(('composite', 'mask'), _inputs(1, 64, 'cpu'))), None, 'tensor')
+    assert count_flops(model, 64)['flops'] == counter.get_total_flops() // 2
+    assert counter.get_total_flops() // 2 == 64 * 64 * 8 * 3 * 9 + 32 * 32 * 16 * 8 * 9 + 32 * 32 * 3 * 16  # by hand
+
+
 def test_resume_after_interruption_gives_identical_json(samples_root, tmp_path):
     reference = run_benchmark(['reinhard-lab'], samples_root, str(tmp_path / 'reference'), **QUICK)
     interrupted = str(tmp_path / 'interrupted')
     with pytest.raises(KeyboardInterrupt):
         run_benchmark(['reinhard-lab'], samples_root, interrupted, interrupt_after_batches=4, **QUICK)
-    cache_files = sorted(os.listdir(os.path.join(interrupted, 'cache')))
+    cache_files = sorted(name for name in os.listdir(os.path.join(interrupted, 'cache')) if name.endswith('.jsonl'))
     lines = [len(open(os.path.join(interrupted, 'cache', name)).readlines()) for name in cache_files]
     # the input row finished (3 batches of 2); the interruption came after the model's second batch
     assert sorted(lines) == [4, 6]

@@ -1,0 +1,171 @@
+"""What keeps a published leaderboard number true: a cache keyed on everything that decides a value, resizing
+and the published metric conventions as profile fields, provenance, and native-resolution evaluation."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import toolkit.benchmark.quality as quality_module
+import toolkit.metrics.functional as functional
+from toolkit.benchmark import run_benchmark
+from toolkit.benchmark.quality import build_dataset, metric_code_version
+from toolkit.datasets import read_image, read_mask
+from toolkit.metrics import compute_image_metrics, get_profile
+from toolkit.metrics.harmonization_metric import native_image_metrics
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+QUICK = dict(efficiency=False, batch_size=2, num_workers=0)
+
+
+def _all_row(result, model='copy-paste'):
+    return next(m for m in result['models'] if m['name'] == model)['quality']['subsets']['All']
+
+
+@pytest.fixture
+def samples_copy(samples_root, tmp_path):
+    data = tmp_path / 'data'
+    shutil.copytree(samples_root, data)
+    return data
+
+
+def _count_metric_calls(monkeypatch):
+    calls = []
+    original = quality_module.compute_image_metrics
+    monkeypatch.setattr(quality_module, 'compute_image_metrics', lambda *a, **k: calls.append(1) or original(*a, **k))
+    return calls
+
+
+def test_a_changed_data_file_is_computed_again(samples_copy, tmp_path, monkeypatch):
+    out = str(tmp_path / 'bench')
+    first = run_benchmark(['copy-paste'], str(samples_copy), out, **QUICK)
+    real = samples_copy / 'RainNet' / 'real_images' / 'rainnet1.png'
+    image = cv2.imread(str(real))
+    cv2.imwrite(str(real), np.clip(image.astype(int) + 40, 0, 255).astype(np.uint8))  # same name, new content
+    calls = _count_metric_calls(monkeypatch)
+    second = run_benchmark(['copy-paste'], str(samples_copy), out, **QUICK)
+    assert len(calls) == 2  # that one image, for the input row and for the model: the other five come from the cache
+    fresh = run_benchmark(['copy-paste'], str(samples_copy), str(tmp_path / 'fresh'), **QUICK)  # no cache at all
+    assert _all_row(second) == _all_row(fresh) != _all_row(first)
+    assert second['dataset']['files_sha256'] != first['dataset']['files_sha256']
+
+
+def test_a_changed_split_file_or_metric_constant_is_computed_again(samples_copy, tmp_path, monkeypatch):
+    out = str(tmp_path / 'bench')
+    run_benchmark(['copy-paste'], str(samples_copy), out, **QUICK)
+    calls = _count_metric_calls(monkeypatch)
+    run_benchmark(['copy-paste'], str(samples_copy), out, **QUICK)
+    assert calls == []  # nothing changed: everything from the cache
+    version = metric_code_version()
+    monkeypatch.setattr(functional, 'MIN_MSE', 1e-12)
+    assert metric_code_version() != version
+    run_benchmark(['copy-paste'], str(samples_copy), out, **QUICK)
+    assert len(calls) == 12  # all six images, input row and model
+    monkeypatch.undo()
+    calls = _count_metric_calls(monkeypatch)
+    lines = (samples_copy / 'IHD_test.txt').read_text().split()
+    (samples_copy / 'IHD_test.txt').write_text('\n'.join(reversed(lines)) + '\n')
+    run_benchmark(['copy-paste'], str(samples_copy), out, **QUICK)
+    assert len(calls) == 12
+
+
+@pytest.mark.parametrize('profile, image_flag, mask_flag', [('toolkit', cv2.INTER_AREA, None),
+                                                            ('is2am', cv2.INTER_LINEAR, cv2.INTER_NEAREST)])
+def test_resizing_follows_the_profile(samples_root, profile, image_flag, mask_flag):
+    dataset = build_dataset(samples_root, 256, subsets=['HAdobe5k'], profile=profile)
+    sample = dataset[0]
+    info = dataset.get_data_info(0)
+    composite = read_image(info['composite_path'])
+    expected = cv2.resize(composite, (256, 256), interpolation=image_flag)
+    np.testing.assert_array_equal(sample['inputs']['composite'].permute(1, 2, 0).numpy(), expected)
+    mask = read_mask(info['mask_path'])
+    soft = sample['data_samples'].soft_mask[0].numpy()
+    if mask_flag is None:
+        np.testing.assert_allclose(soft, np.clip(cv2.resize(mask, (256, 256), interpolation=cv2.INTER_LINEAR), 0, 1),
+                                   atol=1e-6)
+    else:
+        np.testing.assert_array_equal(soft, cv2.resize(mask, (256, 256), interpolation=mask_flag))
+
+
+def _published(pred, target, mask, mse_masked, peak):
+    """The iS2AM / DCCF / PCT-Net metric classes (iharm/inference/metrics.py), transcribed: HWC float, HW mask."""
+    squared = (pred - target) ** 2
+    mse = (mask[..., None] * squared).mean() if mse_masked else squared.mean()
+    fmse = (mask[..., None] * squared).sum() / (3 * mask.sum() + 1e-6)
+    peak = target.max() if peak == 'max' else 255.0
+    return dict(MSE=mse, fMSE=fmse, PSNR=10 * np.log10(peak ** 2 / (mse + 1e-6)))
+
+
+@pytest.mark.parametrize('profile, mse_masked, peak', [('is2am', False, 'max'), ('dccf', True, 'max'),
+                                                       ('pct-net', True, 255)])
+def test_published_conventions_match_their_code(samples_root, profile, mse_masked, peak):
+    root = os.path.join(samples_root, 'RainNet')
+    target = read_image(os.path.join(root, 'real_images', 'rainnet2.png')).astype(np.float64)
+    mask = (read_mask(os.path.join(root, 'masks', 'rainnet2_1.png')) > 0.5).astype(np.float64)
+    rng = np.random.default_rng(0)
+    pred = np.clip(target + rng.normal(0, 9, target.shape) * mask[..., None] + 3.3, 0, 255)  # floats, not rounded
+    values = compute_image_metrics(torch.from_numpy(pred.transpose(2, 0, 1)), torch.from_numpy(
+        target.transpose(2, 0, 1)), torch.from_numpy(mask)[None], profile)
+    for name, expected in _published(pred, target, mask, mse_masked, peak).items():
+        assert values[name] == pytest.approx(expected, rel=1e-12), (profile, name)
+    assert get_profile(profile).describe().count('1e-06') >= 1
+
+
+def test_provenance_names_libraries_and_counts_untracked_files(tmp_path, monkeypatch):
+    import toolkit.benchmark.runner as runner
+    info = runner.provenance()
+    for key in ('numpy', 'opencv', 'mmcv', 'scikit_image', 'torch', 'mmengine', 'metric_code'):
+        assert info[key], key
+    assert info['numpy'] == np.__version__ and info['opencv'] == cv2.__version__
+    repository = tmp_path / 'repo'
+    repository.mkdir()
+    environment = dict(os.environ, GIT_AUTHOR_NAME='t', GIT_AUTHOR_EMAIL='t@e.org', GIT_COMMITTER_NAME='t',
+                       GIT_COMMITTER_EMAIL='t@e.org')
+    (repository / 'a.py').write_text('x = 1\n')
+    for command in (['init', '-q'], ['add', 'a.py'], ['commit', '-q', '-m', 'a']):
+        subprocess.run(['git', '-C', str(repository), *command], check=True, env=environment)
+    monkeypatch.setattr(runner, 'REPO_ROOT', str(repository))
+    assert runner.provenance()['git_dirty'] is False
+    (repository / 'new_metric.py').write_text('untracked\n')  # not committed: the numbers are not from the commit
+    assert runner.provenance()['git_dirty'] is True
+
+
+def test_native_resolution_metrics_in_bands_equal_the_whole_image(samples_root):
+    from skimage.metrics import structural_similarity
+    root = os.path.join(samples_root, 'HAdobe5k')
+    composite = read_image(os.path.join(root, 'composite_images', 'a0002_1_4.jpg'))
+    target = read_image(os.path.join(root, 'real_images', 'a0002.jpg'))
+    mask = read_mask(os.path.join(root, 'masks', 'a0002_1.png'))
+    profile = dict(name='native', resolution=None)
+    banded = native_image_metrics(composite, target, mask, profile, band_rows=37)  # bands not aligned with anything
+    whole = compute_image_metrics(torch.from_numpy(composite.transpose(2, 0, 1)), torch.from_numpy(
+        target.transpose(2, 0, 1)), torch.from_numpy(mask)[None], profile)
+    for name, value in whole.items():
+        assert banded[name] == pytest.approx(value, rel=1e-12, abs=1e-12), name
+    reference = structural_similarity(target, composite, gaussian_weights=True, sigma=1.5,
+                                      use_sample_covariance=False, data_range=255, channel_axis=2)
+    assert banded['SSIM'] == pytest.approx(reference, abs=1e-10)
+
+
+def test_full_res_eval_tool_streams_subsets_to_json(tmp_path, samples_root):
+    out = tmp_path / 'full_res.json'
+    result = subprocess.run([sys.executable, os.path.join(REPO_ROOT, 'tools', 'full_res_eval.py'), 'reinhard-lab',
+                             '--data-root', samples_root, '--subsets', 'HAdobe5k', '--out', str(out)],
+                            capture_output=True, text=True, timeout=600, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert [row['name'] for row in report['per_image']] == ['HAdobe5k/composite_images/a0002_1_4.jpg',
+                                                           'HAdobe5k/composite_images/a0002_1_5.jpg']
+    composite = read_image(os.path.join(samples_root, 'HAdobe5k', 'composite_images', 'a0002_1_4.jpg'))
+    target = read_image(os.path.join(samples_root, 'HAdobe5k', 'real_images', 'a0002.jpg'))
+    mask = read_mask(os.path.join(samples_root, 'HAdobe5k', 'masks', 'a0002_1.png'))
+    squared = (composite.astype(np.float64) - target) ** 2
+    assert report['per_image'][0]['input composite']['MSE'] == pytest.approx(squared.mean(), rel=1e-12)
+    fg = mask > 0.5
+    assert report['per_image'][0]['input composite']['fMSE'] == pytest.approx(squared[fg].mean(), rel=1e-12)
+    assert report['results']['full-resolution transfer']['fMSE'] < report['results']['input composite']['fMSE']
