@@ -24,8 +24,8 @@ The index names the default model of ``harmony harmonize`` (``Default Model:``).
 with ``Metadata: {Learned: false}`` have no weights by design (non-learned baselines).
 
 This module is the layer above :mod:`toolkit.hub` (which only fetches and verifies bytes): it knows which
-models exist, and registers MMEngine's ``hf://`` checkpoint scheme so that a config's ``load_from`` of a
-file the index lists is verified against the index's sha256.
+models exist, and provides MMEngine's ``hf://`` checkpoint scheme (:func:`register_checkpoint_scheme`) so that a
+config's ``load_from`` of a file the index lists is verified against the index's sha256.
 
 ``HARMONYZOO_MODEL_INDEX`` points at another index (tests use one served by a fake hub).
 """
@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from typing import Optional, Union
 
 import yaml
-from mmengine.runner.checkpoint import CheckpointLoader
 
 from .hub import HubError, HubWeights, download_weights, file_sha256, load_state_dict_file, load_weights
 
@@ -261,7 +260,6 @@ def get_model(name: str, pretrained: bool = True, device: str = 'cpu', cache_dir
     return model.to(device).eval()
 
 
-@CheckpointLoader.register_scheme(prefixes='hf://', force=True)
 def load_from_hub(filename: str, map_location=None) -> dict:
     """MMEngine scheme ``hf://org/repo@<commit>/file``: download, verify (against the index's sha256 when it
     lists the file), load safely."""
@@ -269,3 +267,12 @@ def load_from_hub(filename: str, map_location=None) -> dict:
     if not weights.sha256:
         weights = find_weights(weights.repo_id, weights.revision, weights.filename) or weights
     return load_state_dict_file(download_weights(weights), map_location=map_location or 'cpu')
+
+
+def register_checkpoint_scheme() -> None:
+    """Let MMEngine load ``hf://org/repo@<commit>/file`` (``load_from``, ``--resume``) through :func:`load_from_hub`.
+
+    Called by :func:`toolkit.utils.register_all_modules` (importing MMEngine's runner costs ~1 s, which the
+    ``harmony`` command does not pay)."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(prefixes='hf://', force=True)(load_from_hub)

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-import numpy as np
-import torch
 from torch import Tensor
 
 from toolkit.models.base_harmonizer import BaseHarmonizer
-from toolkit.ops import lab_to_rgb, masked_mean_std, match_cumulative_cdf, rgb_to_lab
+from toolkit.ops.color_transfer import copy_paste, histogram_matching, reinhard_lab
 from toolkit.registry import MODELS
 
 
@@ -33,10 +31,7 @@ class _NonLearnedHarmonizer(BaseHarmonizer):
     def harmonize(self, composite: Tensor, mask: Tensor, references: Optional[Tensor] = None) -> Tensor:
         images = self.data_preprocessor.denormalize(composite).clamp(0, 255)
         foreground = (mask > 0.5).to(images.dtype)
-        area = foreground.sum((1, 2, 3))
-        both_regions = ((area > 0) & (area < foreground[0].numel()))[:, None, None, None]
-        transferred = self.transfer(images, foreground)
-        return self.data_preprocessor.normalize(torch.where(both_regions, transferred, images))
+        return self.data_preprocessor.normalize(self.transfer(images, foreground))
 
 
 @MODELS.register_module()
@@ -44,15 +39,13 @@ class CopyPasteHarmonizer(_NonLearnedHarmonizer):
     """Output = composite: the "no harmonization" row."""
 
     def transfer(self, images: Tensor, foreground: Tensor) -> Tensor:
-        return images
+        return copy_paste(images, foreground)
 
 
 @MODELS.register_module()
 class ReinhardHarmonizer(_NonLearnedHarmonizer):
-    """Reinhard et al. (2001) colour transfer in CIELAB, from the background to the foreground.
-
-    Per Lab channel: ``fg' = (fg − μ_fg) / σ_fg · σ_bg + μ_bg`` with population statistics over the
-    foreground and background pixels; converted back to sRGB and clipped to the gamut.
+    """Reinhard et al. (2001) colour transfer in CIELAB, from the background to the foreground
+    (:func:`toolkit.ops.color_transfer.reinhard_lab`).
 
     Args:
         eps: variance stabiliser in Lab units² (a flat foreground keeps its mean shift only).
@@ -63,32 +56,13 @@ class ReinhardHarmonizer(_NonLearnedHarmonizer):
         self.eps = eps
 
     def transfer(self, images: Tensor, foreground: Tensor) -> Tensor:
-        lab = rgb_to_lab(images.double() / 255.0)
-        fg_mean, fg_std = masked_mean_std(lab, foreground.double(), self.eps)
-        bg_mean, bg_std = masked_mean_std(lab, 1 - foreground.double(), self.eps)
-        transferred = (lab - fg_mean) / fg_std * bg_std + bg_mean
-        return (lab_to_rgb(transferred) * 255.0).to(images.dtype)
+        return reinhard_lab(images, foreground, self.eps)
 
 
 @MODELS.register_module()
 class HistogramMatchingHarmonizer(_NonLearnedHarmonizer):
-    """Per RGB channel, match the foreground's histogram to the background's.
-
-    Inputs are 8-bit images, so values are rounded to integers before matching (a
-    normalise/de-normalise round trip leaves ~1e-5 noise that would split equal values).
-    """
+    """Per RGB channel, match the foreground's histogram to the background's
+    (:func:`toolkit.ops.color_transfer.histogram_matching`)."""
 
     def transfer(self, images: Tensor, foreground: Tensor) -> Tensor:
-        output = images.clone()
-        values = torch.round(images).cpu().numpy()
-        regions = foreground[:, 0].bool().cpu().numpy()
-        for index in range(values.shape[0]):
-            inside = regions[index]
-            if inside.all() or not inside.any():
-                continue  # nothing to match against, or nothing to change
-            for channel in range(3):
-                plane = values[index, channel]
-                matched = match_cumulative_cdf(plane[inside], plane[~inside])
-                output[index, channel][torch.from_numpy(inside).to(output.device)] = torch.as_tensor(
-                    matched, dtype=output.dtype, device=output.device)
-        return output
+        return histogram_matching(images, foreground)

@@ -98,7 +98,7 @@ def test_bad_inputs_are_refused_clearly(reinhard, tmp_path):
 
 def test_full_res_path_beats_bilinear_upsampling(reinhard):
     result = compare_full_res(reinhard, SAMPLES, subsets=['HAdobe5k'])
-    guided, bilinear = result['results']['local affine colour transform'], result['results']['bilinear upsampling']
+    guided, bilinear = result['results']['full-resolution transfer'], result['results']['bilinear upsampling']
     assert len(result['images']) == 2
     assert guided['fSSIM'] > bilinear['fSSIM'] + 0.01 and guided['SSIM'] > bilinear['SSIM']
     assert guided['fMSE'] < bilinear['fMSE']
@@ -173,3 +173,24 @@ def test_config_and_checkpoint_in_one_string(tmp_path):
     missing = CliRunner().invoke(harmony, ['harmonize', '--model', str(tmp_path / 'none.py'), INR_COMPOSITE,
                                            INR_MASK, '-o', str(tmp_path / 'x.png')])
     assert missing.exit_code == 1 and 'none.py does not exist' in missing.output
+
+
+@pytest.mark.parametrize('name', ['copy-paste', 'reinhard-lab', 'histogram-matching'])
+def test_light_path_equals_the_model_stack(name):
+    """``harmony harmonize`` runs non-learned models as plain functions (start-up ~1 s faster); the pictures
+    must be those of the registered model built from its config."""
+    from toolkit import zoo
+    from toolkit.apis.harmonizer import TransferFunctionModel
+    light = Harmonizer.from_pretrained(name, device='cpu')
+    assert isinstance(light.model, TransferFunctionModel)
+    heavy = Harmonizer(zoo.get_model(name, pretrained=False, device='cpu'), device='cpu')
+    assert not isinstance(heavy.model, TransferFunctionModel)
+    rng = np.random.default_rng(3)
+    image = np.clip(rng.normal(120, 40, (180, 260, 3)), 0, 255).astype(np.uint8)
+    image[40:140, 60:160] = np.clip(image[40:140, 60:160] * 0.5 + 90, 0, 255).astype(np.uint8)
+    mask = np.zeros((180, 260), np.uint8)
+    mask[40:140, 60:160] = 255
+    a, b = light.harmonize(image, mask), heavy.harmonize(image, mask)
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+    if name != 'copy-paste':  # the function really changes the foreground
+        assert np.abs(a.astype(int) - image.astype(int))[mask > 0].mean() > 5

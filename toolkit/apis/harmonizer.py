@@ -117,10 +117,45 @@ def check_regions(mask: np.ndarray, label: str, min_background: float = MIN_BACK
             f'at least {100 * min_background:g} % must be background, whose colours the foreground is matched to')
 
 
+class TransferFunctionModel:
+    """A non-learned harmonizer run as a plain function, without MMEngine's model stack (which alone costs ~1 s
+    to import): ``function(images (B, 3, H, W) on 0–255, foreground (B, 1, H, W) binary) → images``.
+
+    The zoo names the function of each non-learned model (``Metadata: Inference: module:function``); the
+    baselines plugin's harmonizers call the same functions, so both paths give the same pictures.
+    """
+
+    def __init__(self, function: Callable, name: str = ''):
+        self.function, self.name = function, name
+
+    def to(self, device):
+        return self
+
+    def eval(self):
+        return self
+
+    def parameters(self):
+        return iter(())
+
+    def predict(self, composite: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, h, w)`` uint8 and ``(B, 1, h, w)`` binary float → ``(B, 3, h, w)`` float on 0–255."""
+        images = composite.float()
+        foreground = (mask > 0.5).float()
+        output = self.function(images, foreground).clamp(0, 255)
+        return output * foreground + images * (1 - foreground)
+
+
+def _import_function(reference: str) -> Callable:
+    import importlib
+    module_name, _, attribute = reference.partition(':')
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f'model index: inference function {reference!r} cannot be imported ({error})') from error
+
+
 def _load_model(name_or_config: Optional[str], checkpoint: Optional[str], device: str, random_weights: bool):
     from toolkit import zoo
-    from toolkit.hub import load_weights
-    from toolkit.models import build_model_from_config
     if name_or_config is None:
         name_or_config = zoo.default_model_name()
     name_or_config = str(name_or_config)
@@ -128,7 +163,12 @@ def _load_model(name_or_config: Optional[str], checkpoint: Optional[str], device
         config, _, checkpoint = name_or_config.partition('.py:')
         name_or_config = config + '.py'
     if not name_or_config.endswith('.py'):
+        info = zoo.get_model_info(name_or_config)
+        if info.weights is None and info.metadata.get('Inference'):  # a non-learned model: its function alone
+            return TransferFunctionModel(_import_function(info.metadata['Inference']), name_or_config)
         return zoo.get_model(name_or_config, pretrained=not random_weights, device=device)
+    from toolkit.hub import load_weights
+    from toolkit.models import build_model_from_config
     model, _ = build_model_from_config(name_or_config)
     if checkpoint:
         if not osp.isfile(checkpoint):
@@ -213,6 +253,8 @@ class Harmonizer:
     def _run_model(self, low_composites: list, low_masks: list, want_mapping: bool):
         composite = torch.from_numpy(np.stack(low_composites).transpose(0, 3, 1, 2)).to(self.device)
         mask = torch.from_numpy(np.stack(low_masks)[:, None]).to(self.device)
+        if isinstance(self.model, TransferFunctionModel):
+            return self.model.predict(composite, mask), None
         data = self.model.data_preprocessor(dict(inputs=dict(composite=composite, mask=mask), data_samples=None))
         samples = self.model(**data, mode='predict')
         prediction = torch.stack([sample.pred_img for sample in samples]).clamp(0, 255)

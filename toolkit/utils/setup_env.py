@@ -17,7 +17,8 @@ def register_all_modules(init_default_scope: bool = True, with_plugins: bool = T
         with_plugins: also import the ``harmonyzoo.plugins`` entry points.
     """
     import toolkit.checkpoint  # noqa: F401  (safe local checkpoint loader)
-    import toolkit.zoo  # noqa: F401  (the hf:// checkpoint scheme, checked against the model index)
+    import toolkit.zoo
+    toolkit.zoo.register_checkpoint_scheme()  # hf:// checkpoints, checked against the model index
     import toolkit.datasets  # noqa: F401
     import toolkit.engine  # noqa: F401
     import toolkit.metrics  # noqa: F401
