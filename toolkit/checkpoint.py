@@ -21,6 +21,8 @@ full unpickler.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import os
 import os.path as osp
 
@@ -105,3 +107,61 @@ def load_local_checkpoint(filename, map_location=None):
     if filename.endswith('.safetensors'):
         return load_safetensors(filename, map_location)
     return safe_torch_load(filename, map_location=map_location)
+
+
+def remap_state_dict(official, expected: dict, prefixes, source: str = 'checkpoint', model_name: str = 'model',
+                     dropped=(), transforms: Optional[dict] = None) -> dict:
+    """Rename the keys of a released state dict by prefix and check it fills ``expected`` exactly.
+
+    Args:
+        official: the released state dict; a DataParallel ``module.`` prefix is stripped.
+        expected: ``{key: shape}`` of the target model (``model.state_dict()``).
+        prefixes: ``(released prefix, target prefix or list of target prefixes)`` pairs; the longest
+            matching prefix wins. A list writes the same tensor under several keys (a module shared by two
+            attributes appears twice in a state dict).
+        dropped: released key prefixes deliberately not converted (modules the released forward never uses).
+        transforms: ``{target key: function(tensor) → tensor}`` for layouts that differ (applied before the
+            shape check).
+
+    Returns:
+        A state dict that ``load_state_dict(..., strict=True)`` accepts.
+
+    Raises:
+        KeyError: listing every released key with no counterpart, every target key left unfilled and every
+            shape mismatch, in one message.
+
+    Example:
+        >>> official = {'module.body.0.weight': torch.ones(2, 3)}
+        >>> remap_state_dict(official, {'layers.0.weight': (2, 3)}, [('body.0.', 'layers.0.')])['layers.0.weight'].shape
+        torch.Size([2, 3])
+    """
+    transforms = transforms or {}
+    ordered = sorted(prefixes, key=lambda pair: -len(pair[0]))
+    converted, unexpected, mismatched = {}, [], []
+    for key, value in official.items():
+        key = key[len('module.'):] if key.startswith('module.') else key
+        if any(key.startswith(prefix) for prefix in dropped):
+            continue
+        match = next(((old, new) for old, new in ordered if key.startswith(old)), None)
+        targets = [] if match is None else [new + key[len(match[0]):] for new in
+                                            ([match[1]] if isinstance(match[1], str) else match[1])]
+        if not targets or any(target not in expected for target in targets):
+            unexpected.append(key)
+            continue
+        for target in targets:
+            tensor = transforms[target](value) if target in transforms else value
+            if tuple(tensor.shape) != tuple(expected[target]):
+                mismatched.append(f'{key} {tuple(value.shape)} -> {target} expects {tuple(expected[target])}')
+            else:
+                converted[target] = tensor
+    missing = sorted(set(expected) - set(converted) - {key for key in expected if key.endswith('num_batches_tracked')})
+    if unexpected or missing or mismatched:
+        lines = [f'{source} does not match the {model_name}:']
+        if missing:
+            lines.append(f'  missing ({len(missing)}): ' + ', '.join(missing))
+        if unexpected:
+            lines.append(f'  unexpected ({len(unexpected)}): ' + ', '.join(unexpected))
+        if mismatched:
+            lines.append(f'  shape mismatch ({len(mismatched)}): ' + '; '.join(mismatched))
+        raise KeyError('\n'.join(lines))
+    return converted

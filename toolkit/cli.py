@@ -15,6 +15,8 @@ import os
 import os.path as osp
 import sys
 
+from typing import Optional
+
 import click
 
 from toolkit.version import __version__
@@ -119,11 +121,14 @@ def info(name):
 @click.option('--cache-dir', default=None, help='huggingface_hub cache (default HF_HUB_CACHE)')
 def download(name, cache_dir):
     """Make a model's weights available offline: bundled weights are verified, hub weights downloaded (or found in
-    the cache) and verified. A model without released weights is an error."""
+    the cache) and verified, and so are the weights it loads besides its own (a content encoder). A model without
+    released weights is an error (after those are fetched)."""
     from toolkit.zoo import download as download_model
-    from toolkit.zoo import get_model_info
+    from toolkit.zoo import download_auxiliary, get_model_info
     try:
         status = get_model_info(name).weights_status
+        for what, path in download_auxiliary(name, cache_dir=cache_dir):
+            click.echo(f'{name}: {what} verified: {path}')
         path = download_model(name, cache_dir=cache_dir)
     except _errors() as error:
         _fail(error)
@@ -136,6 +141,20 @@ def download(name, cache_dir):
 
 
 # ------------------------------------------------------------------------------------------- harmonize
+def _retrieved(harmonizer, image: str, mask: str, retrieval: Optional[dict], echo=click.echo) -> list:
+    """References retrieved for one composite (printed with their scores); ``[]`` without a gallery."""
+    if retrieval is None:
+        return []
+    found = harmonizer.retrieve(image, mask, **retrieval)
+    if not found:
+        echo(f'{image}: no gallery image qualifies (content and illumination thresholds); harmonizing '
+             'without a reference')
+    for rank, ref in enumerate(found, 1):
+        echo(f'{image}: reference {rank}: {ref.path} (content {ref.extra["content"]:.3f}, '
+             f'illumination {ref.extra["illumination"]:.3f})')
+    return [ref.path for ref in found]
+
+
 def _folder_pairs(images: str, masks: str, output: str):
     from toolkit.apis.harmonizer import pair_masks
     from toolkit.datasets.io import IMAGE_EXTENSIONS, HarmonizationDataError
@@ -154,7 +173,7 @@ def _folder_pairs(images: str, masks: str, output: str):
     return pair_masks(files, masks)
 
 
-def _harmonize_folder(harmonizer, pairs, masks, output, full_res, overwrite, skip_errors):
+def _harmonize_folder(harmonizer, pairs, masks, output, full_res, overwrite, skip_errors, retrieval=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from toolkit.apis.harmonizer import check_output_path, mask_candidates
@@ -178,7 +197,10 @@ def _harmonize_folder(harmonizer, pairs, masks, output, full_res, overwrite, ski
                     raise HarmonizationDataError(f'{image_path}: no mask in {masks} (looked for '
                                                  f'{mask_candidates(image_path, masks)})')
                 check_output_path(target, [image_path, mask_path], overwrite=True)
-                harmonizer.harmonize_file(image_path, mask_path, target, full_res=full_res, overwrite=True)
+                used = _retrieved(harmonizer, image_path, mask_path, retrieval,
+                                  echo=lambda line: bar.console.print(line, highlight=False, markup=False))
+                harmonizer.harmonize_file(image_path, mask_path, target, full_res=full_res, overwrite=True,
+                                          references=used)
                 written += 1
             except errors as error:
                 if not skip_errors:
@@ -216,10 +238,19 @@ def _harmonize_folder(harmonizer, pairs, masks, output, full_res, overwrite, ski
               help='RGBA composites with transparent pixels: composite them onto white, or refuse them')
 @click.option('--random-weights', is_flag=True,
               help='debugging only: run a learned model from its config with random weights')
+@click.option('--reference', 'references', multiple=True, type=click.Path(),
+              help='reference image for a reference-based model (Raiha); repeat for several')
+@click.option('--gallery', type=click.Path(), help='retrieve references from this gallery (tools/build_gallery.py)')
+@click.option('--num-references', default=1, show_default=True, help='with --gallery: references used per composite')
+@click.option('--retrieval-config', default=None,
+              help='with --gallery: the config the gallery was built with (default: the Raiha retrieval config)')
 def harmonize(model, image, mask, images, masks, output, overwrite, skip_errors, device, full_res, alpha,
-              random_weights):
+              random_weights, references, gallery, num_references, retrieval_config):
     """Harmonize IMAGE with MASK into -o OUT, or every composite in --images with its mask from --masks into the
     folder -o OUT_DIR.
+
+    Reference-based models (Raiha) take --reference images, or retrieve --num-references from a --gallery (the
+    references used and their scores are printed); without either they run in the non-reference setting.
 
     Outputs are written atomically; an existing output is kept unless --overwrite, so an interrupted folder run
     continues where it stopped when started again.
@@ -233,6 +264,10 @@ def harmonize(model, image, mask, images, masks, output, overwrite, skip_errors,
         raise click.UsageError('give both IMAGE and MASK (or --images and --masks)')
     if skip_errors and not folder_mode:
         raise click.UsageError('--skip-errors is for folder mode')
+    if references and gallery:
+        raise click.UsageError('give --reference images or a --gallery to retrieve them from, not both')
+    if references and folder_mode:
+        raise click.UsageError('--reference is for one composite; in folder mode retrieve them with --gallery')
     try:
         from toolkit.apis.harmonizer import Harmonizer, check_output_path
         if folder_mode:
@@ -242,11 +277,20 @@ def harmonize(model, image, mask, images, masks, output, overwrite, skip_errors,
                 if not osp.isfile(path):
                     raise FileNotFoundError(f'{path}: file does not exist')
             check_output_path(output, [image, mask], overwrite)
+        for path in references:
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'{path}: reference image does not exist')
         harmonizer = Harmonizer.from_pretrained(model, device=device, random_weights=random_weights, alpha=alpha)
+        if (references or gallery) and not harmonizer.uses_references:
+            raise click.UsageError(f'{model or "the default model"} does not take references; choose a '
+                                   'reference-based model (harmony list "raiha*") or drop --reference/--gallery')
+        retrieval = None if gallery is None else dict(gallery=gallery, k=num_references,
+                                                       retrieval_config=retrieval_config)
         if folder_mode:
-            _harmonize_folder(harmonizer, pairs, masks, output, full_res, overwrite, skip_errors)
+            _harmonize_folder(harmonizer, pairs, masks, output, full_res, overwrite, skip_errors, retrieval)
         else:
-            harmonizer.harmonize_file(image, mask, output, full_res=full_res, overwrite=overwrite)
+            used = list(references) if references else _retrieved(harmonizer, image, mask, retrieval)
+            harmonizer.harmonize_file(image, mask, output, full_res=full_res, overwrite=overwrite, references=used)
             click.echo(f'wrote {output}')
     except click.ClickException:
         raise

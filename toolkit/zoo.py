@@ -234,6 +234,33 @@ def download(name: str, cache_dir: Optional[str] = None) -> Optional[str]:
     return weights_path(name, cache_dir=cache_dir)
 
 
+def auxiliary_weights(name: str) -> list[tuple[str, dict, str]]:
+    """Weights a model loads besides its own, read from its config: the frozen content encoder of
+    reference/semantic models (``model.content_encoder.weights``: ``config.json`` and the weights file) and its
+    DVT denoiser. Returns ``(what, weights dict, filename)`` triples (hub entries only; local paths skipped)."""
+    from toolkit.engine.launch import load_config
+    cfg = load_config(get_model_info(name).config)
+    encoder = (cfg.get('model') or {}).get('content_encoder')
+    found = []
+    if not isinstance(encoder, dict):
+        return found
+    weights = encoder.get('weights')
+    if isinstance(weights, dict) and weights.get('repo_id'):
+        found.append(('content encoder config', dict(weights), weights.get('config', 'config.json')))
+        found.append(('content encoder', dict(weights), weights.get('filename', 'model.safetensors')))
+    denoiser = (encoder.get('denoiser') or {}).get('weights')
+    if isinstance(denoiser, dict) and denoiser.get('repo_id'):
+        found.append(('DVT denoiser', dict(denoiser), denoiser.get('filename', 'model.safetensors')))
+    return found
+
+
+def download_auxiliary(name: str, cache_dir: Optional[str] = None) -> list[tuple[str, str]]:
+    """Download (or find in the cache) and verify :func:`auxiliary_weights`; ``[(what, local path)]``."""
+    from toolkit.retrieval.encoders import hub_file
+    return [(what, hub_file(weights, filename, what, cache_dir=cache_dir)[0])
+            for what, weights, filename in auxiliary_weights(name)]
+
+
 def is_cached(name: str, cache_dir: Optional[str] = None) -> bool:
     """Whether the model runs without a download (bundled or cached weights, or no weights needed)."""
     return get_model_info(name).weights_status in ('bundled', 'cached', 'none needed')

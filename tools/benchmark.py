@@ -25,6 +25,9 @@ def parse_args(argv=None):
     parser.add_argument('--data-root', help='iHarmony4-layout dataset root (its test split is used)')
     parser.add_argument('--subsets', nargs='+', help='subset folders to evaluate (default: all in the split)')
     parser.add_argument('--references', help='RAHarmony4 JSONL (relative to --data-root) for reference-based models')
+    parser.add_argument('--reference-composites', choices=['with-references', 'all'], default='with-references',
+                        help='with --references: the composites that have one (the RAHarmony4 protocol, reported '
+                             'apart from the full test set) or every listed composite')
     parser.add_argument('--reference-runs', type=int, default=5,
                         help='with --references: seeded runs, each drawing one random reference per composite')
     parser.add_argument('--resolution', type=int, default=256, help='evaluation size (straight resize)')
@@ -53,7 +56,8 @@ def main(argv=None):
                       num_workers=args.num_workers, quality=args.quality, efficiency=args.efficiency,
                       flops_resolutions=args.flops_resolutions, latency_batches=args.latency_batches,
                       warmup=args.warmup, repeats=args.repeats, max_images=args.max_images,
-                      compare_with=args.compare, references=args.references, reference_runs=args.reference_runs)
+                      compare_with=args.compare, references=args.references, reference_runs=args.reference_runs,
+                      reference_composites=args.reference_composites)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         sys.exit(f'error: {error}')
     except KeyboardInterrupt:

@@ -1,10 +1,13 @@
 """Write RAHarmony4 reference lists (JSONL) for an iHarmony4 root by retrieval against its training targets.
 
     python tools/build_raharmony4.py ROOT [--gallery ROOT/raharmony4_gallery] [--splits train test] [-k 5]
+                                    [--suffix NAME] [--config configs/retrieval/...]
 
 Builds (or extends) the gallery from ROOT/IHD_train.txt's real images, then writes ROOT/IHD_train_all.jsonl
-and ROOT/IHD_test_retrieved.jsonl: one line per composite, ``{"input", "mask", "refs"}``, paths relative to
-ROOT; a composite never gets its own target. Lists may be empty (no image passes both thresholds).
+and ROOT/IHD_test_retrieved.jsonl (with --suffix: IHD_test_retrieved_NAME.jsonl, e.g. for Table III's
+illumination bands): one line per composite, ``{"input", "mask", "refs"}``, paths relative to ROOT; a
+composite never gets its own target. Lists may be empty (no image passes both thresholds). Composites are
+queried in batches (one FAISS search per batch).
 """
 import argparse
 import os
@@ -24,6 +27,7 @@ def main():
     parser.add_argument('--subsets', nargs='+', help='only these subsets (queries; the gallery keeps all targets)')
     parser.add_argument('-k', type=int, default=5, help='references kept per composite (best first)')
     parser.add_argument('--faiss', action='store_true', help='build the FAISS index (recommended for 65k images)')
+    parser.add_argument('--suffix', help='append _SUFFIX to the output file names')
     add_retriever_arguments(parser)
     args = parser.parse_args()
 
@@ -43,7 +47,10 @@ def main():
         for split in args.splits:
             entries = build_reference_lists(retriever, root, split=split, k=args.k, subsets=args.subsets,
                                             progress=True)
-            out = os.path.join(root, OUTPUT_NAMES[split])
+            name = OUTPUT_NAMES[split]
+            if args.suffix:
+                name = name.replace('.jsonl', f'_{args.suffix}.jsonl')
+            out = os.path.join(root, name)
             write_reference_list(out, entries)
             with_refs = sum(bool(entry['refs']) for entry in entries)
             print(f'{out}: {len(entries)} composites, {with_refs} with at least one reference '

@@ -1,6 +1,8 @@
 """Convert an official checkpoint into a HarmonyZoo ``.safetensors`` state dict.
 
     python tools/convert_checkpoint.py rainnet net_G_last.pth rainnet.safetensors [--input-nc 3]
+    python tools/convert_checkpoint.py raiha 60_net_G.pth raiha_generator.safetensors
+    python tools/convert_checkpoint.py dvt-denoiser reg4_v1.pth dvt_denoiser.safetensors
 
 The source is read with ``torch.load(weights_only=True)`` (plain state dicts only; nothing
 is unpickled beyond tensors). Every official key must map onto the model and every model
@@ -31,7 +33,44 @@ def convert_rainnet(source: str, destination: str, input_nc: int = 3) -> dict:
     return converted
 
 
-CONVERTERS = {'rainnet': convert_rainnet}
+def _read_official(source: str) -> dict:
+    import torch
+    official = torch.load(source, map_location='cpu', weights_only=True)
+    if isinstance(official, dict) and isinstance(official.get('state_dict'), dict):
+        official = official['state_dict']
+    return official
+
+
+def convert_raiha(source: str, destination: str, input_nc: int = 3) -> dict:
+    """The released Raiha generator → the ``generator.*`` keys of ``RaihaHarmonizer`` (ngf 32, 768-d content)."""
+    from safetensors.torch import save_file
+
+    from plugins.raiha import RaihaUNet
+    from plugins.raiha.convert import convert_released_rhnet_state_dict
+    generator = RaihaUNet()
+    converted = convert_released_rhnet_state_dict(_read_official(source), generator, source=source)
+    generator.load_state_dict(converted, strict=True)
+    # the model's state dict lists a shared SGF projection under both names; safetensors stores each tensor once
+    state = {f'generator.{key}': value.contiguous().clone() for key, value in converted.items()}
+    save_file(state, destination, metadata={'format': 'pt', 'model': 'RaihaHarmonizer', 'converted_from':
+                                            os.path.basename(source), 'reference_layout': 'concat (width)'})
+    return converted
+
+
+def convert_dvt_denoiser(source: str, destination: str, input_nc: int = 3) -> dict:
+    """The released DVT denoiser (``reg4_v1.pth``) → ``DVTDenoiser`` (for ``denoiser=dict(weights=dict(path=...))``)."""
+    from safetensors.torch import save_file
+
+    from toolkit.retrieval.encoders import DVTDenoiser, convert_dvt_denoiser_state_dict
+    denoiser = DVTDenoiser()
+    converted = convert_dvt_denoiser_state_dict(_read_official(source), denoiser, source=source)
+    denoiser.load_state_dict(converted, strict=True)
+    save_file({key: value.contiguous() for key, value in converted.items()}, destination,
+              metadata={'format': 'pt', 'model': 'DVTDenoiser', 'converted_from': os.path.basename(source)})
+    return converted
+
+
+CONVERTERS = {'rainnet': convert_rainnet, 'raiha': convert_raiha, 'dvt-denoiser': convert_dvt_denoiser}
 
 
 def main():

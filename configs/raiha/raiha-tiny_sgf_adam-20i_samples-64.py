@@ -27,4 +27,4 @@ param_scheduler = []
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=20, val_interval=20)
 default_hooks = dict(logger=dict(interval=5), checkpoint=dict(by_epoch=False, interval=10, max_keep_ckpts=2))
 log_processor = dict(by_epoch=False, window_size=5)
-custom_hooks = [dict(type='HarmonizationVisualizationHook', max_images=6)]
+custom_hooks = [dict(type='HarmonizationVisualizationHook', max_images=6), dict(type='ContentEncoderRecordHook')]

@@ -6,3 +6,5 @@ _base_ = [
     '../_base_/schedules/adam_raiha_60e.py',
     '../_base_/default_runtime.py',
 ]
+# every checkpoint records the content encoder (and its revision) its SGF was trained with
+custom_hooks = [dict(type='HarmonizationVisualizationHook', max_images=8), dict(type='ContentEncoderRecordHook')]

@@ -166,27 +166,7 @@ def convert_official_rainnet_state_dict(official: Mapping[str, Tensor], model: O
         KeyError: listing every official key with no counterpart, every model key left
             unfilled, and every shape mismatch.
     """
+    from toolkit.checkpoint import remap_state_dict
     model = model if model is not None else RainNet()
     expected = {key: value.shape for key, value in model.state_dict().items()}
-    prefixes = _official_prefixes()
-    converted, unexpected, mismatched = {}, [], []
-    for key, value in official.items():
-        key = key[len('module.'):] if key.startswith('module.') else key
-        target = next((new + key[len(old):] for old, new in prefixes if key.startswith(old)), None)
-        if target is None or target not in expected:
-            unexpected.append(key)
-        elif tuple(value.shape) != tuple(expected[target]):
-            mismatched.append(f'{key} {tuple(value.shape)} -> {target} expects {tuple(expected[target])}')
-        else:
-            converted[target] = value
-    missing = sorted(set(expected) - set(converted) - {key for key in expected if key.endswith('num_batches_tracked')})
-    if unexpected or missing or mismatched:
-        lines = [f'{source} does not match the RainNet model:']
-        if missing:
-            lines.append(f'  missing ({len(missing)}): ' + ', '.join(missing))
-        if unexpected:
-            lines.append(f'  unexpected ({len(unexpected)}): ' + ', '.join(unexpected))
-        if mismatched:
-            lines.append(f'  shape mismatch ({len(mismatched)}): ' + '; '.join(mismatched))
-        raise KeyError('\n'.join(lines))
-    return converted
+    return remap_state_dict(official, expected, _official_prefixes(), source, 'RainNet model')

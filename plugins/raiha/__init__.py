@@ -6,8 +6,9 @@ The decoder's default normalisation is RAIN from the baselines family, imported 
 """
 import plugins.baselines  # noqa: F401  (registers RAIN, the default decoder norm)
 
+from .hooks import ContentEncoderRecordHook
 from .raiha import DynamicRegionConv, RaihaHarmonizer, RaihaUNet, SemanticGuidedFusion, foreground_cells
 from .transforms import MakeTargetReference, SampleRaihaReference
 
-__all__ = ['DynamicRegionConv', 'RaihaHarmonizer', 'RaihaUNet', 'SemanticGuidedFusion', 'foreground_cells',
+__all__ = ['ContentEncoderRecordHook', 'DynamicRegionConv', 'RaihaHarmonizer', 'RaihaUNet', 'SemanticGuidedFusion', 'foreground_cells',
            'MakeTargetReference', 'SampleRaihaReference']

@@ -4,12 +4,18 @@ Reads top to bottom: dynamic region convolution (from HDNet), the semantic-guide
 the generator (an HDNet-derived U-Net, ngf 32 → 11.46M parameters as the released code), then the
 harmonizer that owns the frozen dense content encoder and samples non-reference iterations.
 
-How references enter (a documented choice, see docs/raiha.md): the paper concatenates reference features with
-the background features *inside the attention* (eq. 7); the released code instead puts composite and reference
-side by side through the whole U-Net, so instance-norm, RAIN and DRConv statistics mix both images. Here the
-reference shares the encoder and bottleneck (through the SGF level), and only the attention sees it: the
-decoder's statistics are the composite's own, and the non-reference path is the same code with no keys from
-a reference.
+How references enter (``reference_mode``, docs/raiha.md has the evidence):
+
+* ``'concat'`` (default, the paper's and the release's reading): the reference is "concatenated with the
+  composite image" and "treated equally" as a supplement of the background (Sec. III-C, Fig. 2). The released
+  code places composite and reference side by side, ``[x̃ | x_r]`` along the width with the mask ``[m | 0]``,
+  runs the whole U-Net on that canvas and crops the composite's half; so every instance norm, RAIN's
+  background statistics, DRConv's global guidance and SGF's keys see the reference.
+* ``'attention'``: composite and reference are encoded separately (through the SGF level) and the reference
+  enters only as extra keys/values of SGF (eq. 7); the decoder's statistics are the composite's own.
+
+With neither, the network runs on the composite alone (the non-reference setting); padded references
+(``reference_valid`` false) are dropped, so a sample without a reference gets exactly that output.
 """
 from __future__ import annotations
 
@@ -184,14 +190,30 @@ class RaihaUNet(nn.Module):
         content_channels: content feature width fed to SGF (768 for ViT-B; 0 = "w/o SGF").
         decoder_norm: fusion block config applied after each decoder conv of layers 9–13 (default RAIN).
         sgf: extra :class:`SemanticGuidedFusion` arguments (``temperature``, ``shared_projection``).
+        reference_mode: ``'concat'`` (the released side-by-side canvas through the whole network) or
+            ``'attention'`` (references only as SGF keys); see the module docstring.
 
-    ``forward(composite, mask, content, reference_features=None, ...)`` — see :meth:`encode` for the
-    reference branch. Input ``(B, 3, H, W)`` in [−1, 1] with ``H, W`` divisible by 8; output the same shape.
+    ``forward(composite, mask, content, references=None, reference_content=None, reference_valid=None)``:
+    composite ``(B, 3, H, W)`` in [−1, 1] with ``H, W`` divisible by 8, mask ``(B, 1, H, W)``, content
+    ``(B, Dc, g, g)`` or ``None``; references ``(B, R, 3, H, W)`` with content ``(B, R, Dc, g, g)`` and
+    ``reference_valid (B, R)`` bool. Output ``(B, 3, H, W)`` in [−1, 1].
+
+    Example:
+        >>> net = RaihaUNet(ngf=2, content_channels=0)
+        >>> composite, mask = torch.zeros(2, 3, 16, 24), torch.zeros(2, 1, 16, 24)
+        >>> mask[..., 4:12, 4:12] = 1
+        >>> tuple(net(composite, mask, None, torch.zeros(2, 1, 3, 16, 24)).shape)
+        (2, 3, 16, 24)
     """
 
+    REFERENCE_MODES = ('concat', 'attention')
+
     def __init__(self, ngf: int = 32, content_channels: int = 768, decoder_norm: Optional[dict] = None,
-                 sgf: Optional[dict] = None):
+                 sgf: Optional[dict] = None, reference_mode: str = 'concat'):
         super().__init__()
+        if reference_mode not in self.REFERENCE_MODES:
+            raise ValueError(f'reference_mode must be one of {self.REFERENCE_MODES}; got {reference_mode!r}')
+        self.reference_mode = reference_mode
         decoder_norm = dict(type='RAIN') if decoder_norm is None else decoder_norm
         widths = [ngf, 2 * ngf, 4 * ngf, 8 * ngf, 8 * ngf, 8 * ngf, 8 * ngf]
         self.stem = nn.Conv2d(3, ngf, 3, 1, 1, bias=False)
@@ -237,21 +259,63 @@ class RaihaUNet(nn.Module):
                 reference_valid: Optional[Tensor] = None) -> Tensor:
         if composite.shape[-1] % 8 or composite.shape[-2] % 8:
             raise ValueError(f'RaihaUNet needs H and W divisible by 8; got {tuple(composite.shape[-2:])}')
-        batch = composite.shape[0]
+        if references is None or not references.shape[1]:
+            return self._run(composite, mask, content)
+        if self.reference_mode == 'attention':
+            return self._run(composite, mask, content, references, reference_content, reference_valid)
+        return self._side_by_side(composite, mask, content, references, reference_content, reference_valid)
+
+    def _run(self, images: Tensor, mask: Tensor, content: Optional[Tensor], references: Optional[Tensor] = None,
+             reference_content: Optional[Tensor] = None, reference_valid: Optional[Tensor] = None) -> Tensor:
+        """The U-Net on ``images`` (a composite or a side-by-side canvas); ``references`` only in attention mode."""
+        batch = images.shape[0]
         reference_features = None
-        if references is not None and references.shape[1]:
+        if references is not None:
             refs = references.shape[1]
-            skips, x = self.encode(torch.cat([composite, references.flatten(0, 1)]))
+            skips, x = self.encode(torch.cat([images, references.flatten(0, 1)]))
             skips = [skip[:batch] for skip in skips]
             x, reference_features = x[:batch], x[batch:].view(batch, refs, *x.shape[1:])
         else:
-            skips, x = self.encode(composite)
+            skips, x = self.encode(images)
         x = self.sgf(x, content, mask, reference_features, reference_content, reference_valid)
         for level, (conv, norm) in enumerate(zip(self.up, self.up_norms)):
             x = torch.cat([skips[4 - level], norm(conv(x), None, mask)], dim=1)
             if level >= 2:
                 x = self.region_convs[level - 2](x, mask)
         return torch.tanh(self.head(x))
+
+    def _side_by_side(self, composite: Tensor, mask: Tensor, content: Optional[Tensor], references: Tensor,
+                      reference_content: Optional[Tensor], reference_valid: Optional[Tensor]) -> Tensor:
+        """``[x̃ | x_r1 | … ]`` along the width, mask ``[m | 0 | …]``, content maps likewise; the composite's part
+        of the output. Samples are grouped by their number of valid references, so padding never enters a canvas
+        (the statistics of every layer would see it)."""
+        batch, refs = references.shape[:2]
+        width = composite.shape[-1]
+        valid = torch.ones(batch, refs, dtype=torch.bool, device=composite.device) if reference_valid is None \
+            else reference_valid.bool()
+        counts = valid.sum(1)
+        outputs, rows_done = [], []
+        for count in counts.unique().tolist():
+            rows = (counts == count).nonzero().flatten()
+            if count == 0:
+                outputs.append(self._run(composite[rows], mask[rows], None if content is None else content[rows]))
+                rows_done.append(rows)
+                continue
+            # the valid references of each row, in their given order
+            order = torch.sort((~valid[rows]).to(torch.uint8), dim=1, stable=True).indices[:, :count]
+            picked = references[rows[:, None], order]  # (n, count, 3, H, W)
+            canvas = torch.cat([composite[rows], *picked.unbind(1)], dim=-1)
+            canvas_mask = torch.cat([mask[rows], mask.new_zeros(len(rows), 1, mask.shape[-2], width * count)], -1)
+            canvas_content = None
+            if content is not None:
+                if reference_content is None:
+                    raise ValueError('references need their content features (reference_content) when the '
+                                     'composite has content features')
+                canvas_content = torch.cat([content[rows], *reference_content[rows[:, None], order].unbind(1)], -1)
+            outputs.append(self._run(canvas, canvas_mask, canvas_content)[..., :width])
+            rows_done.append(rows)
+        inverse = torch.argsort(torch.cat(rows_done))
+        return torch.cat(outputs)[inverse]
 
 
 @MODELS.register_module()
@@ -270,6 +334,8 @@ class RaihaHarmonizer(BaseHarmonizer):
     ``inputs['references']`` is ``(B, R, 3, H, W)`` normalised like the composite, and
     ``inputs['reference_valid']`` ``(B, R)`` marks padding (the preprocessor pads batches with missing ones).
     """
+
+    uses_references = True
 
     def __init__(self, generator: Optional[dict] = None, content_encoder: Union[dict, nn.Module, None] = None,
                  non_reference_prob: float = 0.5, **kwargs):

@@ -10,7 +10,6 @@ Pipeline order (see ``configs/_base_/datasets/raharmony4-train-256.py``)::
 from __future__ import annotations
 
 import random
-from typing import Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform

@@ -249,13 +249,41 @@ class Harmonizer:
             binary = low_mask >= max(1, int(low_mask.max()) // 2)
         return low_composite, binary.astype(np.float32)
 
+    @property
+    def uses_references(self) -> bool:
+        """Whether the model takes reference images (``references=`` / ``gallery=``)."""
+        return bool(getattr(self.model, 'uses_references', False))
+
+    def _low_references(self, references: Optional[Sequence], index: int) -> Optional[torch.Tensor]:
+        """One composite's references → ``(R, 3, r, r)`` uint8 at the network's resolution (or ``None``)."""
+        if not references:
+            return None
+        if not self.uses_references:
+            raise ValueError(f'{type(self.model).__name__} does not take reference images; use a reference-based '
+                             'model (e.g. Raiha) or drop the references')
+        size = (self.resolution, self.resolution)
+        arrays = []
+        for number, reference in enumerate(references):
+            label = str(reference) if isinstance(reference, (str, os.PathLike)) else \
+                f'reference {number} of image {index}'
+            image = load_image_input(reference, label, self.alpha)
+            arrays.append(image if image.shape[:2] == size else resize_image(image, size))
+        return torch.from_numpy(np.stack(arrays).transpose(0, 3, 1, 2).copy())
+
     @torch.no_grad()
-    def _run_model(self, low_composites: list, low_masks: list, want_mapping: bool):
+    def _run_model(self, low_composites: list, low_masks: list, want_mapping: bool,
+                   low_references: Optional[list] = None):
         composite = torch.from_numpy(np.stack(low_composites).transpose(0, 3, 1, 2)).to(self.device)
         mask = torch.from_numpy(np.stack(low_masks)[:, None]).to(self.device)
         if isinstance(self.model, TransferFunctionModel):
             return self.model.predict(composite, mask), None
-        data = self.model.data_preprocessor(dict(inputs=dict(composite=composite, mask=mask), data_samples=None))
+        if low_references and any(refs is not None for refs in low_references):
+            inputs = [dict(composite=composite[i], mask=mask[i],
+                           references=None if refs is None else refs.to(self.device))
+                      for i, refs in enumerate(low_references)]
+        else:
+            inputs = dict(composite=composite, mask=mask)
+        data = self.model.data_preprocessor(dict(inputs=inputs, data_samples=None))
         samples = self.model(**data, mode='predict')
         prediction = torch.stack([sample.pred_img for sample in samples]).clamp(0, 255)
         mapping = None
@@ -278,9 +306,11 @@ class Harmonizer:
             return colour_transform_band(fit, (height, width))
         return lambda band, start, stop: resample_rows(low_out, (height, width), start, stop)[None]
 
-    def _harmonize_prepared(self, prepared: list, full_res: bool, in_place: bool = False) -> list:
+    def _harmonize_prepared(self, prepared: list, full_res: bool, in_place: bool = False,
+                            references: Optional[list] = None) -> list:
         lows = [self._low_resolution(composite, soft_mask) for composite, soft_mask in prepared]
-        predictions, mapping = self._run_model([low[0] for low in lows], [low[1] for low in lows], full_res)
+        predictions, mapping = self._run_model([low[0] for low in lows], [low[1] for low in lows], full_res,
+                                               references)
         outputs = []
         for index, ((composite, soft_mask), (low_composite, low_mask)) in enumerate(zip(prepared, lows)):
             single = None if mapping is None else mapping.select(index)
@@ -289,13 +319,17 @@ class Harmonizer:
                                           device=self.device))
         return outputs
 
-    def harmonize(self, image, mask, full_res: Optional[bool] = None):
+    def harmonize(self, image, mask, full_res: Optional[bool] = None, references=None):
         """Harmonize one composite, or lists of composites and masks (processed in batches).
 
         Args:
             image: path, PIL image or array (RGB/RGBA/gray, 8- or 16-bit); or a list of them.
             mask: the matching mask(s): path, PIL image or array, 1- or 3-channel, binary, {0, 1} or soft.
             full_res: override the instance's ``full_res``.
+            references: reference images for a reference-based model (:attr:`uses_references`): a list of
+                images (path, PIL or array) for one composite, or one such list (possibly empty) per composite
+                for list inputs. They are resized to the network's resolution, as in training. See
+                :meth:`retrieve` to take them from a gallery.
 
         Returns:
             ``(H, W, 3)`` uint8 RGB at the input's size (a list for list inputs).
@@ -309,16 +343,51 @@ class Harmonizer:
         masks = [mask] if single else list(mask)
         if len(images) != len(masks):
             raise ValueError(f'{len(images)} images but {len(masks)} masks')
+        if references is None:
+            per_image = [None] * len(images)
+        elif single:
+            per_image = [references if isinstance(references, (list, tuple)) else [references]]
+        else:
+            per_image = list(references)
+            if len(per_image) != len(images):
+                raise ValueError(f'{len(images)} images but {len(per_image)} reference lists')
         outputs = []
         for start in range(0, len(images), self.batch_size):
+            stop = start + self.batch_size
             prepared = [self.prepare(img, msk, start + offset)
-                        for offset, (img, msk) in enumerate(zip(images[start:start + self.batch_size],
-                                                                masks[start:start + self.batch_size]))]
-            outputs += self._harmonize_prepared(prepared, full_res)
+                        for offset, (img, msk) in enumerate(zip(images[start:stop], masks[start:stop]))]
+            low_references = [self._low_references(refs, start + offset)
+                              for offset, refs in enumerate(per_image[start:stop])]
+            outputs += self._harmonize_prepared(prepared, full_res, references=low_references)
         return outputs[0] if single else outputs
 
+    def retrieve(self, image, mask, gallery: str, k: int = 1, retrieval_config: Optional[str] = None) -> list:
+        """References for one composite from a gallery folder (Raiha's retrieval, eqs. 1–5), best first.
+
+        Args:
+            gallery: a folder built by ``tools/build_gallery.py``.
+            k: how many to return (Raiha is trained with one reference per composite).
+            retrieval_config: the config whose ``retriever`` built the gallery (default
+                ``configs/retrieval/raiha-retrieval_dinov2-reg-b14-448.py``); the gallery refuses another encoder.
+
+        Returns:
+            :class:`~toolkit.interfaces.RetrievedReference` list (``path``, ``extra['content']``,
+            ``extra['illumination']``); empty when no gallery image qualifies.
+        """
+        from toolkit.retrieval import DEFAULT_RETRIEVAL_CONFIG, build_retriever
+        config = retrieval_config or DEFAULT_RETRIEVAL_CONFIG
+        key = (osp.abspath(gallery), osp.abspath(config))
+        retrievers = self.__dict__.setdefault('_retrievers', {})
+        if key not in retrievers:
+            if not osp.isfile(osp.join(gallery, 'index.json')):
+                raise HarmonizationDataError(f'{gallery}: not a gallery (no index.json); build one with '
+                                             'tools/build_gallery.py')
+            retrievers[key] = build_retriever(config, gallery=gallery, device=str(self.device))
+        composite, soft_mask = self.prepare(image, mask)
+        return retrievers[key].query(composite, soft_mask.astype(np.float32) / 255.0, k=k)
+
     def harmonize_file(self, image_path: str, mask_path: str, output_path: str, full_res: Optional[bool] = None,
-                       overwrite: bool = False) -> str:
+                       overwrite: bool = False, references: Optional[Sequence] = None) -> str:
         """Harmonize ``image_path`` with ``mask_path`` into ``output_path``, in bounded memory.
 
         The composite's own buffer receives the result, and the file is written to a temporary name in
@@ -328,7 +397,9 @@ class Harmonizer:
         check_output_path(output_path, [image_path, mask_path], overwrite)
         full_res = self.full_res if full_res is None else full_res
         composite, soft_mask = self.prepare(image_path, mask_path)
-        output = self._harmonize_prepared([(composite, soft_mask)], full_res, in_place=True)[0]
+        low_references = [self._low_references(list(references or []), 0)]
+        output = self._harmonize_prepared([(composite, soft_mask)], full_res, in_place=True,
+                                          references=low_references)[0]
         del soft_mask
         save_image(output_path, output, in_place=True)
         return output_path

@@ -40,13 +40,15 @@ def test_pipeline(resolution: int, profile: Optional[MetricProfile] = None) -> l
 
 
 def build_dataset(data_root: str, resolution: int, subsets: Optional[Sequence[str]] = None, split: str = 'test',
-                  references: Optional[str] = None, seed: int = 0, profile=None):
-    """The iHarmony4 test split, or with ``references`` (a RAHarmony4 JSONL) one randomly drawn reference each."""
+                  references: Optional[str] = None, seed: int = 0, profile=None,
+                  reference_composites: str = 'with-references'):
+    """The iHarmony4 test split, or with ``references`` (a RAHarmony4 JSONL) one randomly drawn reference each, over
+    the composites that have one (the RAHarmony4 protocol) or ``reference_composites='all'`` listed ones."""
     pipeline = test_pipeline(resolution, profile)
     if references:
         path = references if osp.isabs(references) else osp.join(data_root, references)
         return RAHarmony4Dataset(data_root, path, pipeline=pipeline, reference_choice='random', seed=seed,
-                                 subsets=subsets)
+                                 subsets=subsets, composites=reference_composites)
     return IHarmony4Dataset(data_root, split=split, subsets=subsets, pipeline=pipeline)
 
 

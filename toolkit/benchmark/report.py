@@ -138,8 +138,12 @@ def to_markdown(result: dict) -> str:
     rows = quality_rows(result)
     spreads = {model['name']: model['quality_std'] for model in result['models'] if model.get('quality_std')}
     if dataset.get('references'):
-        lines += [f'Reference-based evaluation: references from `{dataset["references"]}`, one drawn at random per '
-                  f'composite, mean ± std over {dataset["reference_runs"]} seeded runs.', '']
+        which = ('the composites that have references (RAHarmony4 protocol)'
+                 if dataset.get('reference_composites', 'with-references') == 'with-references'
+                 else 'every listed composite (those without references run without)')
+        lines += [f'Reference-based evaluation on {dataset["num_images"]} composites, {which}: references from '
+                  f'`{dataset["references"]}`, one drawn at random per composite, mean ± std over '
+                  f'{dataset["reference_runs"]} seeded runs. Not comparable with results on the full test split.', '']
     if rows:
         lines += ['## Quality', '', '| model | N | ' + ' | '.join(METRIC_NAMES) + ' |',
                   '|---|---:|' + '---:|' * len(METRIC_NAMES)]

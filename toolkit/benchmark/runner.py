@@ -66,7 +66,7 @@ def run_benchmark(models: Sequence[str], data_root: Optional[str], out_dir: str,
                   warmup: int = 3, repeats: int = 10, max_images: Optional[int] = None,
                   compare_with: Optional[str] = None, console: Optional[Console] = None,
                   references: Optional[str] = None, reference_runs: int = 5,
-                  interrupt_after_batches: Optional[int] = None) -> dict:
+                  reference_composites: str = 'with-references', interrupt_after_batches: Optional[int] = None) -> dict:
     """Run the leaderboard and write ``leaderboard.{json,csv,md,png}`` to ``out_dir``; returns the JSON dict.
 
     Args:
@@ -77,6 +77,8 @@ def run_benchmark(models: Sequence[str], data_root: Optional[str], out_dir: str,
             models as the Raiha paper does, one reference drawn at random per composite, ``reference_runs``
             seeded runs, mean (and std in ``quality_std``) over runs. Batches are of one image, since
             composites may have no reference.
+        reference_composites: with ``references``: ``'with-references'`` (the RAHarmony4 protocol: only the
+            composites whose list is not empty, the paper's 2,248) or ``'all'`` listed composites.
         interrupt_after_batches: raise ``KeyboardInterrupt`` after this many evaluated batches (tests
             use it to check that a resumed run reproduces an uninterrupted one).
     """
@@ -104,8 +106,8 @@ def run_benchmark(models: Sequence[str], data_root: Optional[str], out_dir: str,
         if not data_root:
             raise ValueError('quality evaluation needs --data-root (an iHarmony4-layout dataset)')
         seeds = range(reference_runs) if references else [0]
-        datasets = [build_dataset(data_root, resolution, subsets, references=references, seed=seed, profile=profile)
-                    for seed in seeds]
+        datasets = [build_dataset(data_root, resolution, subsets, references=references, seed=seed, profile=profile,
+                                  reference_composites=reference_composites) for seed in seeds]
         dataset = datasets[0]
         count = len(dataset) if max_images is None else min(max_images, len(dataset))
         result['dataset'] = dict(data_root=osp.abspath(data_root), split='test', resolution=resolution,
@@ -113,7 +115,8 @@ def run_benchmark(models: Sequence[str], data_root: Optional[str], out_dir: str,
                                  identity=dataset.cache_identity(), files_sha256=dataset_digest(dataset, cache_dir))
         if references:
             result['dataset'].update(references=references, reference_runs=reference_runs,
-                                     reference_choice='random, one per composite, seeds 0..N-1')
+                                     reference_choice='random, one per composite, seeds 0..N-1',
+                                     reference_composites=reference_composites)
             batch_size = 1
     else:
         result['dataset'] = dict(data_root=None, split=None, resolution=resolution, subsets=[], num_images=0)

@@ -68,12 +68,20 @@ class RAHarmony4Dataset(BaseDataset):
             (non-reference setting). Composites with an empty list get no reference.
         seed: seed of the ``'random'`` choice (a run is reproducible from it).
         subsets: keep only these subset folders.
+        composites: ``'all'`` listed composites, or ``'with-references'``: only those whose list is not empty
+            (the RAHarmony4 test protocol: the released ``IHD_test_temp.jsonl`` holds the paper's 2,248 of
+            iHarmony4's 7,404 test composites; results on it are reported apart from the full test set).
     """
 
+    COMPOSITE_CHOICES = ('all', 'with-references')
+
     def __init__(self, data_root: str, ann_file: str, pipeline=(), reference_choice: str = 'random', seed: int = 0,
-                 subsets: Optional[Sequence[str]] = None, **kwargs):
+                 subsets: Optional[Sequence[str]] = None, composites: str = 'all', **kwargs):
         if reference_choice not in REFERENCE_CHOICES:
             raise ValueError(f'reference_choice must be one of {REFERENCE_CHOICES}; got {reference_choice!r}')
+        if composites not in self.COMPOSITE_CHOICES:
+            raise ValueError(f'composites must be one of {self.COMPOSITE_CHOICES}; got {composites!r}')
+        self.composites = composites
         self.reference_choice = reference_choice
         self.seed = seed
         self.subsets = tuple(subsets) if subsets else None
@@ -85,7 +93,7 @@ class RAHarmony4Dataset(BaseDataset):
         with open(self.ann_file, 'rb') as handle:
             digest = hashlib.sha256(handle.read()).hexdigest()
         return dict(kind='raharmony4', data_root=osp.abspath(self.data_root), reference_list=digest,
-                    reference_choice=self.reference_choice, seed=self.seed)
+                    reference_choice=self.reference_choice, seed=self.seed, composites=self.composites)
 
     def load_data_list(self) -> list[dict]:
         root = self.data_root
@@ -97,6 +105,8 @@ class RAHarmony4Dataset(BaseDataset):
         for line_number, entry in enumerate(entries, 1):
             subset = entry['input'].replace('\\', '/').split('/')[0]
             if self.subsets and subset not in self.subsets:
+                continue
+            if self.composites == 'with-references' and not entry['refs']:
                 continue
             _, real_stem = parse_composite_name(entry['input'])
             composite_path, mask_path = osp.join(root, entry['input']), osp.join(root, entry['mask'])

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
 from mmengine.config import Config, DictAction
@@ -93,6 +93,32 @@ def prepare_distributed(cfg: Config) -> None:
     wrapper.update(cfg.get('model_wrapper_cfg') or {})
     wrapper['device_ids'] = None  # a CPU module
     cfg.model_wrapper_cfg = wrapper
+
+
+def init_worker_group(device: Optional[str] = None) -> tuple[int, int, Optional[str]]:
+    """Join the process group of a ``torchrun`` job that is not an MMEngine runner (e.g. sharded gallery indexing):
+    ``(rank, world_size, device)``. One process (no ``WORLD_SIZE``) gives ``(0, 1, device)``.
+
+    With CUDA each rank takes ``cuda:LOCAL_RANK`` and NCCL through MMEngine's ``init_dist``; without it, gloo is
+    started directly (MMEngine's ``init_dist`` calls CUDA APIs whatever the backend).
+    """
+    import os
+
+    import torch.distributed as dist
+    world = int(os.environ.get('WORLD_SIZE', '1'))
+    if world == 1:
+        return 0, 1, device
+    if not dist.is_initialized():
+        if torch.cuda.is_available() and (device is None or str(device).startswith('cuda')):
+            from mmengine.dist import init_dist
+            init_dist('pytorch', backend='nccl')
+            device = f'cuda:{torch.cuda.current_device()}'
+        else:
+            dist.init_process_group(backend='gloo')
+            device = 'cpu'
+    from mmengine.dist import get_dist_info
+    rank, world = get_dist_info()
+    return rank, world, device
 
 
 def _close_process_group() -> None:

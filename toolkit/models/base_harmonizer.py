@@ -37,6 +37,9 @@ class BaseHarmonizer(BaseModel):
         data_preprocessor: preprocessor config (default :class:`HarmonizationDataPreprocessor`).
     """
 
+    #: whether :meth:`harmonize` takes ``references`` (reference-based models such as Raiha set it)
+    uses_references = False
+
     def __init__(self, losses: Optional[Union[ConfigType, Sequence[ConfigType], dict]] = None,
                  blend_background: Union[bool, str] = True, data_preprocessor: Optional[dict] = None, init_cfg=None):
         if data_preprocessor is None:

@@ -40,7 +40,9 @@ class DVTDenoiser(nn.Module):
         num_heads: attention heads.
         mlp_ratio: hidden width of the MLP over ``dim``.
         pos_grid: side of the learned positional embedding (37 = 518/14 in the DVT release); it is
-            resampled bicubically to the input grid.
+            resampled to the input grid by antialiased bicubic interpolation, as the release does (timm's
+            ``resample_abs_pos_embed``); without antialiasing 37 → 32 aliases (differences up to 0.9 on a
+            unit-variance embedding).
 
     Shapes: ``(B, D, h, w) → (B, D, h, w)``.
 
@@ -67,7 +69,9 @@ class DVTDenoiser(nn.Module):
 
     def forward(self, features: Tensor) -> Tensor:
         batch, dim, height, width = features.shape
-        pos = F.interpolate(self.pos_embed, size=(height, width), mode='bicubic', align_corners=False)
+        pos = self.pos_embed
+        if pos.shape[-2:] != (height, width):
+            pos = F.interpolate(pos, size=(height, width), mode='bicubic', align_corners=False, antialias=True)
         tokens = (features + pos).flatten(2).transpose(1, 2)  # (B, N, D)
         q, k, v = self.qkv(self.norm1(tokens)).reshape(batch, -1, 3, self.num_heads, dim // self.num_heads) \
             .permute(2, 0, 3, 1, 4)
@@ -77,8 +81,57 @@ class DVTDenoiser(nn.Module):
         return tokens.transpose(1, 2).reshape(batch, dim, height, width)
 
 
-def _hub_file(weights: dict, filename: str, what: str) -> tuple[str, str]:
-    """Download ``filename`` of ``weights['repo_id']`` at its pinned revision (resolving ``None`` once)."""
+def convert_dvt_denoiser_state_dict(official: dict, denoiser: Optional['DVTDenoiser'] = None,
+                                    source: str = 'checkpoint') -> dict:
+    """Map the released DVT generalizable denoiser (``reg4_v1.pth``, its ``'denoiser'`` entry) onto
+    :class:`DVTDenoiser`.
+
+    The release wraps one timm ViT block as ``denoiser.*`` (``norm1``, ``attn.qkv``, ``attn.proj``, ``norm2``,
+    ``mlp.fc1``, ``mlp.fc2``) and stores the positional embedding as tokens ``(1, 37·37, D)``; here it is a
+    ``(1, D, 37, 37)`` map. ``vit.*`` entries (the frozen backbone, when saved along) are dropped: the backbone
+    comes from its own Hub repository.
+
+    Example:
+        >>> small = DVTDenoiser(dim=8, num_heads=2, pos_grid=3)
+        >>> tokens = torch.arange(9 * 8.).view(1, 9, 8)
+        >>> renamed = {'qkv': 'attn.qkv', 'proj': 'attn.proj', 'fc1': 'mlp.fc1', 'fc2': 'mlp.fc2'}
+        >>> released = {'pos_embed': tokens, **{'denoiser.' + renamed.get(k.split('.')[0], k.split('.')[0]) + '.'
+        ...             + k.split('.')[1]: v for k, v in small.state_dict().items() if k != 'pos_embed'}}
+        >>> converted = convert_dvt_denoiser_state_dict(released, small)
+        >>> converted['pos_embed'][0, :, 1, 2].tolist() == tokens[0, 1 * 3 + 2].tolist()   # row 1, column 2
+        True
+    """
+    from toolkit.checkpoint import remap_state_dict
+    if 'denoiser' in official and isinstance(official['denoiser'], dict):
+        official = official['denoiser']
+    denoiser = denoiser if denoiser is not None else DVTDenoiser()
+    expected = {key: value.shape for key, value in denoiser.state_dict().items()}
+    dim, grid = expected['pos_embed'][1], expected['pos_embed'][-1]
+    prefixes = [('pos_embed', 'pos_embed'), ('denoiser.norm1.', 'norm1.'), ('denoiser.attn.qkv.', 'qkv.'),
+                ('denoiser.attn.proj.', 'proj.'), ('denoiser.norm2.', 'norm2.'), ('denoiser.mlp.fc1.', 'fc1.'),
+                ('denoiser.mlp.fc2.', 'fc2.')]
+
+    def tokens_to_map(tokens: Tensor) -> Tensor:
+        if tokens.ndim != 3 or tokens.shape[1] != grid * grid:
+            return tokens  # reported as a shape mismatch
+        return tokens.reshape(1, grid, grid, dim).permute(0, 3, 1, 2).contiguous()
+
+    return remap_state_dict(official, expected, prefixes, source, 'DVT denoiser (DVTDenoiser)', dropped=('vit.',),
+                            transforms={'pos_embed': tokens_to_map})
+
+
+def hub_file(weights: dict, filename: str, what: str, cache_dir: Optional[str] = None) -> tuple[str, str]:
+    """``filename`` of ``weights['repo_id']`` at its pinned revision (resolving ``None`` once), checked against
+    ``weights['sha256'][filename]`` when given; or the local file ``weights['path']`` (converted weights you
+    hold; its revision is reported as ``'local'``). A pinned file already cached needs no network."""
+    if weights.get('path'):
+        import os.path as osp
+        path = osp.expanduser(weights['path'])
+        if filename.endswith('.json'):  # a model's config.json lies beside its weights
+            path = osp.join(osp.dirname(path), filename)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{what}: weights file {path} does not exist')
+        return path, 'local'
     from toolkit.hub import HubWeights, download_weights, resolve_revision
     revision = weights.get('revision')
     if revision is None:
@@ -86,8 +139,17 @@ def _hub_file(weights: dict, filename: str, what: str) -> tuple[str, str]:
         warnings.warn(f'{what}: no revision pinned for {weights["repo_id"]}; using main = {revision}. Pin it in the '
                       f'config (revision={revision!r}) so every run loads the same weights.', stacklevel=3)
     sha256 = (weights.get('sha256') or {}).get(filename) if isinstance(weights.get('sha256'), dict) else None
-    path = download_weights(HubWeights(weights['repo_id'], revision, filename, sha256=sha256))
+    path = download_weights(HubWeights(weights['repo_id'], revision, filename, sha256=sha256), cache_dir=cache_dir)
     return path, revision
+
+
+def _weights_identity(weights: Optional[dict]) -> Optional[dict]:
+    if weights is None:
+        return None
+    if weights.get('path'):
+        from toolkit.hub import file_sha256
+        return dict(local_sha256=file_sha256(weights['path']))
+    return {key: weights.get(key) for key in ('repo_id', 'revision', 'filename')}
 
 
 @MODELS.register_module()
@@ -98,10 +160,12 @@ class DenseContentEncoder(nn.Module):
         arch: ``Dinov2WithRegistersConfig`` fields; default :data:`DINOV2_REG_VITB14`. Tests pass a tiny
             ViT (random weights, same code path).
         input_size: square side the image is resized to (448 in Raiha → a 32×32 grid with patch 14).
-        weights: ``dict(repo_id=..., revision=<commit or None>, filename='model.safetensors', sha256=...)``;
+        weights: ``dict(repo_id=..., revision=<commit or None>, filename='model.safetensors', sha256=...)``
+            or ``dict(path='local/model.safetensors')`` (with its ``config.json`` beside it);
             ``None`` keeps the random initialisation (tests, or loading a state dict yourself).
         denoiser: ``None`` (off) or ``dict(weights=dict(repo_id, revision, filename), num_heads, pos_grid)``
-            for the DVT denoiser; weights are required (a random denoiser would corrupt the features).
+            for the DVT denoiser (``weights=dict(path=...)``: a file made by ``tools/convert_checkpoint.py
+            dvt-denoiser``); weights are required (a random denoiser would corrupt the features).
         frozen: eval mode and no gradients (the Raiha setting); ``train()`` keeps it in eval.
 
     Input ``(B, 3, H, W)`` RGB in [0, 1] (any size); output ``(B, D, g, g)`` with ``g = input_size // patch``.
@@ -119,7 +183,7 @@ class DenseContentEncoder(nn.Module):
         from transformers import Dinov2WithRegistersConfig, Dinov2WithRegistersModel
         arch = dict(DINOV2_REG_VITB14 if arch is None else arch)
         if weights is not None:
-            config_path, revision = _hub_file(weights, weights.get('config', 'config.json'), 'DenseContentEncoder')
+            config_path, revision = hub_file(weights, weights.get('config', 'config.json'), 'DenseContentEncoder')
             weights = dict(weights, revision=revision)
             with open(config_path, encoding='utf-8') as handle:
                 hub_config = json.load(handle)
@@ -139,6 +203,7 @@ class DenseContentEncoder(nn.Module):
         if weights is not None:
             self._load(self.vit, weights, weights.get('filename', 'model.safetensors'))
         self.denoiser = None
+        self.denoiser_weights = None
         if denoiser is not None:
             denoiser = dict(denoiser)
             denoiser_weights = denoiser.pop('weights', None)
@@ -148,6 +213,7 @@ class DenseContentEncoder(nn.Module):
                                  'initialised denoiser would corrupt the features')
             if denoiser_weights is not None:
                 self._load(self.denoiser, denoiser_weights, denoiser_weights.get('filename', 'model.safetensors'))
+                self.denoiser_weights = denoiser_weights
         self.frozen = frozen
         if frozen:
             self.requires_grad_(False)
@@ -156,9 +222,9 @@ class DenseContentEncoder(nn.Module):
     @staticmethod
     def _load(module: nn.Module, weights: dict, filename: str) -> None:
         from toolkit.hub import check_state_dict, load_state_dict_file
-        path, _ = _hub_file(weights, filename, type(module).__name__)
+        path, _ = hub_file(weights, filename, type(module).__name__)
         state = load_state_dict_file(path)
-        check_state_dict(module, state, f'{weights["repo_id"]}/{filename}')
+        check_state_dict(module, state, path if weights.get('path') else f'{weights["repo_id"]}/{filename}')
         module.load_state_dict(state, strict=True)
 
     def train(self, mode: bool = True):
@@ -174,11 +240,11 @@ class DenseContentEncoder(nn.Module):
 
     @property
     def identity(self) -> dict:
-        """What the features depend on (a gallery refuses queries from a different encoder)."""
-        weights = None if self.weights is None else {key: self.weights.get(key) for key in
-                                                     ('repo_id', 'revision', 'filename')}
+        """What the features depend on (a gallery refuses queries from a different encoder); checkpoints of
+        models using the encoder record it too. Local weight files are named by their sha256."""
+        denoiser = None if self.denoiser is None else (_weights_identity(self.denoiser_weights) or True)
         return dict(type=type(self).__name__, arch={key: self.arch[key] for key in sorted(self.arch)},
-                    input_size=self.input_size, weights=weights, denoiser=self.denoiser is not None)
+                    input_size=self.input_size, weights=_weights_identity(self.weights), denoiser=denoiser)
 
     def forward(self, images: Tensor) -> Tensor:
         if images.ndim != 4 or images.shape[1] != 3:

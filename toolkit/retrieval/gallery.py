@@ -6,11 +6,14 @@ Layout of a gallery folder::
     paths.txt      one image path per line (relative to ``root`` when the gallery has one)
     content.f16    (count, grid², D) float16 unit vectors, row-major, raw
     hsv.f16        (count, grid², prod(bins)) float16 unit histograms, raw
-    faiss.index    optional IVF patch index over content.f16 (:meth:`GalleryIndex.build_faiss`)
+    faiss.index      optional IVF index of the content cells (4-bit codes): eq. 3 candidates
+    faiss_hsv.index  optional IVF index of the cells' HSV histograms (8-bit codes): the eq. 5 prefilter
+    faiss.json       how both were built and their measured score errors (:meth:`GalleryIndex.build_faiss`)
 
 Budget (docs/retrieval.md): with the default 8×8 grid and ViT-B (D = 768) an image costs
 64·768·2 = 98,304 B of content and 64·128·2 = 16,384 B of histograms, 112 KiB in all; the 65,742 iHarmony4
-training images take 7.0 GiB on disk, read through the page cache (memory-mapped), never loaded whole.
+training images take 7.0 GiB on disk, read through the page cache (memory-mapped), never loaded whole; the
+IVF indexes hold 384 + 128 bytes per cell (2.0 GiB at 65,742 images) in RAM.
 """
 from __future__ import annotations
 
@@ -44,7 +47,8 @@ class GalleryIndex:
         self.paths = paths
         # lines in paths.txt; more than ``count`` after an interrupted add (trimmed by the next add)
         self._paths_on_disk = len(paths) if paths_on_disk is None else paths_on_disk
-        self._faiss = None
+        self._faiss: dict = {}
+        self._faiss_meta = None
         self._map()
 
     # ------------------------------------------------------------------ creation / opening
@@ -138,9 +142,9 @@ class GalleryIndex:
         """Append images: ``content (n, P, D)`` and ``hsv (n, P, B)`` unit vectors (stored as float16).
 
         The data files are written first and ``index.json``'s count last, so an interrupted add leaves the
-        gallery as it was (trailing bytes and lines are overwritten by the next add). A FAISS index, if built,
-        is extended with the new patches; ``save_faiss=False`` leaves writing it to :meth:`save_faiss` (many
-        small adds would otherwise rewrite the whole index file each time).
+        gallery as it was (trailing bytes and lines are overwritten by the next add). FAISS indexes, if built,
+        are extended with the new cells; ``save_faiss=False`` leaves writing them to :meth:`save_faiss` (many
+        small adds would otherwise rewrite the whole index files each time).
         """
         n = len(paths)
         content = np.asarray(content)
@@ -156,7 +160,8 @@ class GalleryIndex:
         if any('\n' in path for path in stored):
             raise GalleryError('image paths must not contain newlines')
         count = len(self)
-        faiss_index = self.faiss_index() if self.has_faiss else None  # checked against the old count
+        indexes = {kind: self.faiss_index(kind) for kind in self.FAISS_FILES} if self.has_faiss else {}
+        # (loaded before the count changes: the load checks the index against it)
         for name, array, width in (('content.f16', content, self.dim), ('hsv.f16', hsv, self.num_bins)):
             with open(osp.join(self.folder, name), 'r+b') as handle:
                 handle.seek(count * self.patches * width * np.dtype(_DTYPE).itemsize)
@@ -173,66 +178,136 @@ class GalleryIndex:
         self.paths = self.paths + stored
         _write_json(osp.join(self.folder, 'index.json'), self.meta)
         self._map()
-        if faiss_index is not None:
-            faiss_index.add(np.ascontiguousarray(content.reshape(-1, self.dim), dtype=np.float32))
+        if indexes:
+            indexes['content'].add(np.ascontiguousarray(content.reshape(-1, self.dim), dtype=np.float32))
+            indexes['hsv'].add(np.ascontiguousarray(hsv.reshape(-1, self.num_bins), dtype=np.float32))
             if save_faiss:
                 self.save_faiss()
+
+    def extend(self, other: 'GalleryIndex', chunk_images: int = 2048) -> None:
+        """Append every image of ``other`` (a shard built with the same settings), in its order; paths are
+        re-based onto this gallery's root. Used to merge the shards of a multi-process build."""
+        for key in ('grid', 'dim', 'hist_bins', 'encoder'):
+            if other.meta[key] != self.meta[key]:
+                raise GalleryError(f'{other.folder}: {key}={other.meta[key]!r} differs from {self.folder}\'s '
+                                   f'{self.meta[key]!r}; shards must be built with one config')
+        for start in range(0, len(other), chunk_images):
+            stop = min(start + chunk_images, len(other))
+            self.add([osp.abspath(other.absolute_path(i)) for i in range(start, stop)],
+                     np.asarray(other.content[start:stop]), np.asarray(other.hsv[start:stop]), save_faiss=False)
+        self.save_faiss()
 
     # ------------------------------------------------------------------ FAISS
     @property
     def has_faiss(self) -> bool:
-        return osp.isfile(osp.join(self.folder, 'faiss.index'))
+        return all(osp.isfile(osp.join(self.folder, name)) for name in (*self.FAISS_FILES.values(), 'faiss.json'))
 
-    def build_faiss(self, nlist: Optional[int] = None, train_size: int = 200_000, seed: int = 0,
-                    batch_images: int = 4096, progress: bool = False) -> None:
-        """Build an IVF index (inner product, float16 scalar quantiser) over every gallery patch.
+    @property
+    def faiss_meta(self) -> dict:
+        """How the FAISS index was built and its measured score error (``faiss.json``), read once."""
+        if self._faiss_meta is None:
+            with open(osp.join(self.folder, 'faiss.json'), encoding='utf-8') as handle:
+                self._faiss_meta = json.load(handle)
+        return self._faiss_meta
 
-        ``nlist`` defaults to ``4·√(patches)`` clipped to [16, 4096]; it is trained on ``train_size`` random
-        patches. Adding future images with :meth:`add` extends it.
+    #: FAISS scalar quantizers by name: bits per dimension of the in-RAM codes
+    CODECS = {'SQ4': 'QT_4bit', 'SQ6': 'QT_6bit', 'SQ8': 'QT_8bit', 'SQfp16': 'QT_fp16'}
+    #: the two indexes: content cells (eq. 3 candidates) and HSV histograms of cells (the eq. 5 prefilter)
+    FAISS_FILES = dict(content='faiss.index', hsv='faiss_hsv.index')
+
+    def build_faiss(self, nlist: Optional[int] = None, codec: str = 'SQ4', hsv_codec: str = 'SQ8',
+                    train_size: Optional[int] = None, seed: int = 0, batch_images: int = 4096,
+                    progress: bool = False) -> None:
+        """Build two IVF indexes (inner product, scalar-quantized codes) over every gallery cell: one of content
+        vectors (``faiss.index``) and one of HSV histograms (``faiss_hsv.index``).
+
+        Args:
+            nlist: inverted lists; default ``4·√cells`` rounded to a power of two, in [16, 8192] (8192 at 65,742
+                images: ~510 cells per list).
+            codec: content codes: ``'SQ4'`` (default, 4 bits per dimension: 384 B per ViT-B cell, 1.5 GiB at
+                65,742 images), ``'SQ6'``, ``'SQ8'`` or ``'SQfp16'`` (6 GiB at 65k).
+            hsv_codec: HSV codes (default ``'SQ8'``: 128 B per cell, 0.5 GiB at 65k).
+            train_size: cells used to train each coarse quantizer and codec (default ``39·nlist``, at least
+                100,000).
+
+        The codes only propose candidates: every score the retriever returns is recomputed exactly from the
+        float16 store. The largest approximation error seen on high-similarity pairs (k-NN of sampled cells) is
+        written to ``faiss.json`` (``score_error``, ``hsv_score_error``); the retriever's margins use them.
+        Adding images later with :meth:`add` extends both indexes (the quantizers stay as trained).
         """
-        import faiss
+        for name in (codec, hsv_codec):
+            if name not in self.CODECS:
+                raise GalleryError(f'codec must be one of {sorted(self.CODECS)}; got {name!r}')
         total = len(self) * self.patches
         if total == 0:
             raise GalleryError(f'{self.folder}: empty gallery, nothing to index')
-        nlist = nlist or int(np.clip(4 * np.sqrt(total), 16, 4096))
-        nlist = min(nlist, max(1, total // 39))  # FAISS wants ≥ 39 training points per list
+        nlist = nlist or int(np.clip(2 ** round(np.log2(4 * np.sqrt(total))), 16, 8192))
+        nlist = max(1, min(nlist, total // 39))  # FAISS wants ≥ 39 training points per list
+        train_size = min(total, train_size or max(100_000, 39 * nlist))
         rng = np.random.default_rng(seed)
-        sample = rng.choice(total, size=min(train_size, total), replace=False)
-        sample.sort()
-        train = np.asarray(self.content.reshape(-1, self.dim)[sample], dtype=np.float32)
-        quantizer = faiss.IndexFlatIP(self.dim)
-        index = faiss.IndexIVFScalarQuantizer(quantizer, self.dim, nlist, faiss.ScalarQuantizer.QT_fp16,
+        sample = np.sort(rng.choice(total, size=train_size, replace=False))
+        meta = dict(type='IVF', codec=codec, hsv_codec=hsv_codec, nlist=nlist, train_size=int(train_size))
+        for kind, store, kind_codec in (('content', self.content, codec), ('hsv', self.hsv, hsv_codec)):
+            index = self._build_ivf(store, nlist, kind_codec, sample, batch_images, progress, kind)
+            self._faiss[kind] = index
+            meta['score_error' if kind == 'content' else 'hsv_score_error'] = self._measure_score_error(
+                index, store, rng)
+        self.save_faiss()
+        _write_json(osp.join(self.folder, 'faiss.json'), meta)
+        self._faiss_meta = meta
+
+    def _build_ivf(self, store: np.ndarray, nlist: int, codec: str, sample: np.ndarray, batch_images: int,
+                   progress: bool, kind: str):
+        import faiss
+        width = store.shape[-1]
+        train = np.asarray(store.reshape(-1, width)[sample], dtype=np.float32)
+        index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(width), width, nlist,
+                                              getattr(faiss.ScalarQuantizer, self.CODECS[codec]),
                                               faiss.METRIC_INNER_PRODUCT)
+        index.cp.niter = 10  # k-means iterations of the coarse quantizer (FAISS default 25; lists barely move)
         index.train(train)
+        del train
         from rich.progress import track
         steps = range(0, len(self), batch_images)
-        for start in track(steps, description='FAISS: adding patches', disable=not progress):
-            block = np.asarray(self.content[start:start + batch_images], dtype=np.float32)
-            index.add(block.reshape(-1, self.dim))
-        self._faiss = index
-        self.save_faiss()
+        for start in track(steps, description=f'FAISS: adding {kind} cells', disable=not progress):
+            index.add(np.asarray(store[start:start + batch_images], dtype=np.float32).reshape(-1, width))
+        return index
+
+    def _measure_score_error(self, index, store: np.ndarray, rng, queries: int = 256, neighbours: int = 32) -> float:
+        """Largest |approximate − exact| inner product over the k-NN of sampled cells (the pairs that decide
+        rankings). Which lists are probed does not matter: the error is the codes'."""
+        flat = store.reshape(-1, store.shape[-1])
+        total = len(flat)
+        picks = rng.choice(total, size=min(queries, total), replace=False)
+        vectors = np.asarray(flat[np.sort(picks)], dtype=np.float32)
+        index.nprobe = min(index.nlist, 64)
+        approximate, labels = index.search(vectors, min(neighbours, total))
+        errors = [abs(float(score) - float(np.dot(np.asarray(flat[label], np.float32), vector)))
+                  for vector, row_scores, row_labels in zip(vectors, approximate, labels)
+                  for score, label in zip(row_scores, row_labels) if label >= 0]
+        return float(max(errors)) if errors else 0.0
 
     def save_faiss(self) -> None:
-        """Write the loaded FAISS index (no-op when none is loaded)."""
-        if self._faiss is None:
-            return
+        """Write the loaded FAISS indexes (no-op for those not loaded)."""
         import faiss
-        path = osp.join(self.folder, 'faiss.index')
-        faiss.write_index(self._faiss, path + '.tmp')
-        os.replace(path + '.tmp', path)
+        for kind, index in self._faiss.items():
+            path = osp.join(self.folder, self.FAISS_FILES[kind])
+            faiss.write_index(index, path + '.tmp')
+            os.replace(path + '.tmp', path)
 
-    def faiss_index(self):
-        """The FAISS index, loaded into memory once (float16 codes: 2 bytes per dimension and patch)."""
-        if self._faiss is None:
+    def faiss_index(self, kind: str = 'content'):
+        """The FAISS index of ``kind`` (``'content'`` or ``'hsv'``), loaded into memory once."""
+        if kind not in self._faiss:
             import faiss
             if not self.has_faiss:
-                raise GalleryError(f'{self.folder}: no faiss.index; build it with GalleryIndex.build_faiss() '
-                                   'or tools/build_gallery.py --faiss')
-            self._faiss = faiss.read_index(osp.join(self.folder, 'faiss.index'))
-            if self._faiss.ntotal != len(self) * self.patches:
-                raise GalleryError(f'{self.folder}: faiss.index holds {self._faiss.ntotal} patches, the gallery '
-                                   f'{len(self) * self.patches}; rebuild it with --faiss')
-        return self._faiss
+                raise GalleryError(f'{self.folder}: no FAISS indexes (faiss.index, faiss_hsv.index, faiss.json); '
+                                   'build them with GalleryIndex.build_faiss() or tools/build_gallery.py --faiss')
+            index = faiss.read_index(osp.join(self.folder, self.FAISS_FILES[kind]))
+            if index.ntotal != len(self) * self.patches:
+                raise GalleryError(f'{self.folder}: {self.FAISS_FILES[kind]} holds {index.ntotal} cells, the '
+                                   f'gallery {len(self) * self.patches}; rebuild it with --faiss')
+            self._faiss[kind] = index
+        return self._faiss[kind]
 
 
 def _write_json(path: str, data: dict) -> None:

@@ -48,12 +48,14 @@ class GalleryScores:
 
 
 def score_gallery(query: QueryDescriptors, content: Tensor, hsv: Tensor, content_threshold: float = 0.7,
-                  illumination_threshold: float = 0.9) -> GalleryScores:
+                  illumination_threshold: float = 0.9, illumination_max: Optional[float] = None) -> GalleryScores:
     """Exact eqs. 3 and 5 for ``n`` gallery images.
 
     Args:
         content: ``(n, P, D)`` unit content vectors of the gallery cells.
         hsv: ``(n, P, B)`` unit HSV histograms of the same cells.
+        illumination_max: an upper bound on the illumination score (Table III's bands such as
+            ``0.7 ≤ ε_a ≤ 0.8``: references whose best matching light is only that close); ``None`` = none.
 
     Example:
         >>> q = QueryDescriptors(torch.tensor([[1., 0.]]), torch.tensor([[0., 1.]]), torch.tensor([[1., 0.]]))
@@ -78,6 +80,8 @@ def score_gallery(query: QueryDescriptors, content: Tensor, hsv: Tensor, content
     else:
         illumination = torch.full((n,), -1.0)
     qualifies = (content_score >= content_threshold) & (illumination >= illumination_threshold)
+    if illumination_max is not None:
+        qualifies &= illumination <= illumination_max
     return GalleryScores(content_score, illumination, qualifies)
 
 
@@ -97,11 +101,18 @@ class HarmonizationRetriever(BaseRetriever):
         hist_bins: HSV histogram bins.
         content_threshold: ε_c (0.7 in the paper).
         illumination_threshold: ε_a (0.9 in the paper).
+        illumination_max: optional upper bound on the illumination score (Table III's "inconsistent
+            illumination" bands, e.g. 0.7–0.8); ``None`` = none (the paper's retrieval).
         min_region_share: a composite cell counts as foreground (background) when at least this share of
             it is foreground (background); a foreground smaller than every cell uses its largest cell.
-        backend: ``'brute'`` (exact), ``'faiss'`` (IVF candidates, then the exact test on them), or ``'auto'``
-            (FAISS when the gallery has a FAISS index and at least ``faiss_min_images`` images).
-        nprobe: IVF lists visited per query patch (recall/speed trade-off, see docs/retrieval.md).
+        backend: ``'brute'`` (exact: every gallery cell scored), ``'faiss'`` (k-NN candidates verified exactly
+            in order, see :meth:`query_batch`), or ``'auto'`` (FAISS when the gallery has a FAISS index and at
+            least ``faiss_min_images`` images).
+        nprobe: IVF lists visited per foreground cell.
+        faiss_threads: OpenMP threads of FAISS searches (1: on a busy 2-core machine more threads are
+            2–3× slower, measured).
+        error_margin: the stop rule's margin δ as a multiple of the index's measured score error (the largest
+            |approximate − exact| seen when it was built), for errors larger than any sampled.
         chunk_images: gallery images scored per matrix product on the brute path.
         batch_size, num_workers: encoder batch and image-reading threads when indexing.
         device: where the encoder and the scoring run.
@@ -109,24 +120,32 @@ class HarmonizationRetriever(BaseRetriever):
 
     def __init__(self, encoder: Union[dict, nn.Module], gallery: Optional[str] = None, grid: int = 8,
                  hist_bins: Sequence[int] = (8, 4, 4), content_threshold: float = 0.7,
-                 illumination_threshold: float = 0.9, min_region_share: float = 0.25, backend: str = 'auto',
-                 faiss_min_images: int = 20_000, nprobe: int = 32, chunk_images: int = 2048, batch_size: int = 8,
-                 num_workers: int = 2, device: str = 'cpu'):
+                 illumination_threshold: float = 0.9, illumination_max: Optional[float] = None,
+                 min_region_share: float = 0.25, backend: str = 'auto', faiss_min_images: int = 20_000,
+                 nprobe: int = 16, faiss_threads: int = 1, error_margin: float = 1.5, chunk_images: int = 2048,
+                 batch_size: int = 8, num_workers: int = 2, device: str = 'cpu'):
         if backend not in ('auto', 'brute', 'faiss'):
             raise ValueError(f"backend must be 'auto', 'brute' or 'faiss'; got {backend!r}")
-        if not (-1 <= content_threshold <= 1 and -1 <= illumination_threshold <= 1):
-            raise ValueError('thresholds are cosine similarities in [-1, 1]; got '
-                             f'{content_threshold}, {illumination_threshold}')
+        bounds = [content_threshold, illumination_threshold] + ([] if illumination_max is None else [illumination_max])
+        if not all(-1 <= value <= 1 for value in bounds):
+            raise ValueError(f'thresholds are cosine similarities in [-1, 1]; got {bounds}')
+        if illumination_max is not None and illumination_max < illumination_threshold:
+            raise ValueError(f'illumination_max {illumination_max} is below illumination_threshold '
+                             f'{illumination_threshold}: no image could qualify')
         self.encoder = MODELS.build(encoder) if isinstance(encoder, dict) else encoder
         self.encoder.to(device).eval()
         self.grid = grid
         self.hist_bins = tuple(int(b) for b in hist_bins)
         self.content_threshold = content_threshold
         self.illumination_threshold = illumination_threshold
+        self.illumination_max = illumination_max
         self.min_region_share = min_region_share
         self.backend = backend
         self.faiss_min_images = faiss_min_images
         self.nprobe = nprobe
+        self.faiss_threads = faiss_threads
+        self.error_margin = error_margin
+        self.last_stats: dict = {}
         self.chunk_images = chunk_images
         self.batch_size = batch_size
         self.num_workers = num_workers
@@ -236,22 +255,49 @@ class HarmonizationRetriever(BaseRetriever):
             return True
         return self.gallery.has_faiss and len(self.gallery) >= self.faiss_min_images
 
-    def _faiss_candidates(self, query: QueryDescriptors) -> np.ndarray:
-        """Images with a patch within ε_c of some foreground AND of some background cell (IVF range search)."""
-        index = self.gallery.faiss_index()
-        index.nprobe = self.nprobe
-        found = []
-        for vectors in (query.foreground, query.background):
-            if not len(vectors):
-                return np.zeros(0, dtype=np.int64)
-            _, _, labels = index.range_search(np.ascontiguousarray(vectors.numpy(), dtype=np.float32),
-                                              float(self.content_threshold) - 1e-3)
-            found.append(np.unique(labels // self.gallery.patches))
-        return np.intersect1d(*found)
+    def _exact_scores(self, query: QueryDescriptors, ids) -> GalleryScores:
+        """Eqs. 3/5 from the float16 store for gallery images ``ids`` (sorted indices, or a slice)."""
+        content = torch.from_numpy(np.asarray(self.gallery.content[ids], dtype=np.float32)).to(self.device)
+        hsv = torch.from_numpy(np.asarray(self.gallery.hsv[ids], dtype=np.float32)).to(self.device)
+        scores = score_gallery(query, content, hsv, self.content_threshold, self.illumination_threshold,
+                               self.illumination_max)
+        return GalleryScores(scores.content.cpu(), scores.illumination.cpu(), scores.qualifies.cpu())
+
+    def _verify(self, query: QueryDescriptors, ids: np.ndarray) -> GalleryScores:
+        """Exact eqs. 3/5 for candidate images ``ids`` (sorted), equal to :func:`score_gallery` for every image
+        that qualifies, reading little: eq. 5 needs a (background cell, gallery cell) pair with HSV similarity
+        ≥ ε_a, so the histograms come first and content is read only for gallery cells in such a pair; the full
+        content of an image (for its eq. 3 score) only once it passes eq. 5. Images ruled out get content −1."""
+        count = len(ids)
+        content_score = torch.full((count,), -1.0)
+        illumination = torch.full((count,), -1.0)
+        qualifies = torch.zeros(count, dtype=torch.bool)
+        if not (len(query.background) and len(query.foreground)):
+            return GalleryScores(content_score, illumination, qualifies)
+        hsv = torch.from_numpy(np.asarray(self.gallery.hsv[ids], dtype=np.float32))
+        appearance = hsv @ query.background_hsv.T.float()                    # (n, P, K)
+        lit = appearance >= self.illumination_threshold
+        images, cells = torch.nonzero(lit.any(dim=2), as_tuple=True)
+        if not len(images):
+            return GalleryScores(content_score, illumination, qualifies)
+        images_np, cells_np = images.numpy(), cells.numpy()
+        lit_content = torch.from_numpy(np.asarray(self.gallery.content[ids[images_np], cells_np], dtype=np.float32))
+        same_stuff = (lit_content @ query.background.T.float()) >= self.content_threshold    # (m, K)
+        pair_light = appearance[images, cells].masked_fill(~same_stuff, -1.0).amax(dim=1)   # (m,)
+        illumination.scatter_reduce_(0, images, pair_light, reduce='amax')
+        lit_images = illumination >= self.illumination_threshold
+        if self.illumination_max is not None:
+            lit_images &= illumination <= self.illumination_max
+        keep = np.flatnonzero(lit_images.numpy())
+        if len(keep):
+            full = torch.from_numpy(np.asarray(self.gallery.content[ids[keep]], dtype=np.float32))
+            content_score[keep] = (full.flatten(0, 1) @ query.foreground.T.float()).view(len(keep), -1).amax(dim=1)
+            qualifies[keep] = content_score[keep] >= self.content_threshold
+        return GalleryScores(content_score, illumination, qualifies)
 
     def score(self, query: QueryDescriptors, candidates: Optional[np.ndarray] = None
               ) -> tuple[np.ndarray, GalleryScores]:
-        """Scores of the gallery images (all, or ``candidates`` indices) for one query."""
+        """Exact scores of the gallery images (all, or ``candidates`` indices) for one query."""
         if self.gallery is None:
             raise GalleryError('no gallery: build_index() first or pass gallery= an existing folder')
         ids = np.arange(len(self.gallery)) if candidates is None else np.asarray(candidates, dtype=np.int64)
@@ -259,35 +305,24 @@ class HarmonizationRetriever(BaseRetriever):
         for start in range(0, len(ids), self.chunk_images):
             chunk = ids[start:start + self.chunk_images]
             if candidates is None:  # contiguous slice: a straight read of the memmap
-                content = self.gallery.content[chunk[0]:chunk[-1] + 1]
-                hsv = self.gallery.hsv[chunk[0]:chunk[-1] + 1]
-            else:
-                content, hsv = self.gallery.content[chunk], self.gallery.hsv[chunk]
-            parts.append(score_gallery(query, torch.from_numpy(np.asarray(content, dtype=np.float32)).to(self.device),
-                                       torch.from_numpy(np.asarray(hsv, dtype=np.float32)).to(self.device),
-                                       self.content_threshold, self.illumination_threshold))
+                chunk = slice(int(chunk[0]), int(chunk[-1]) + 1)
+            parts.append(self._exact_scores(query, chunk))
         if not parts:
             empty = torch.zeros(0)
             return ids, GalleryScores(empty, empty, empty.bool())
-        return ids, GalleryScores(*(torch.cat([getattr(p, name).cpu() for p in parts])
+        return ids, GalleryScores(*(torch.cat([getattr(p, name) for p in parts])
                                     for name in ('content', 'illumination', 'qualifies')))
 
-    def query(self, composite: np.ndarray, mask: np.ndarray, k: int = 5, exclude: Iterable[str] = (),
-              descriptors: Optional[QueryDescriptors] = None) -> list[RetrievedReference]:
-        """Up to ``k`` qualifying gallery images, best first (``exclude``: paths never returned, e.g. the
-        composite's own target). ``extra`` holds ``index``, ``content`` and ``illumination`` scores."""
-        query = descriptors if descriptors is not None else self.describe_composite(composite, mask)
-        candidates = self._faiss_candidates(query) if self._use_faiss() else None
-        ids, scores = self.score(query, candidates)
-        excluded = {osp.normpath(osp.abspath(path)) for path in exclude}
+    def _ranked(self, ids: np.ndarray, scores: GalleryScores, k: int, excluded: set) -> list[RetrievedReference]:
+        """Qualifying images, best content first (ties: illumination, then index), without ``excluded``."""
         keep = scores.qualifies.numpy()
-        order = np.lexsort((-scores.illumination.numpy(), -scores.content.numpy()))
+        order = np.lexsort((ids, -scores.illumination.numpy(), -scores.content.numpy()))
         results = []
         for position in order:
             if not keep[position]:
                 continue
             path = self.gallery.absolute_path(int(ids[position]))
-            if osp.normpath(osp.abspath(path)) in excluded:
+            if excluded and osp.normpath(osp.abspath(path)) in excluded:
                 continue
             results.append(RetrievedReference(path=path, score=float(scores.content[position]),
                                               extra=dict(index=int(ids[position]),
@@ -296,6 +331,135 @@ class HarmonizationRetriever(BaseRetriever):
             if len(results) == k:
                 break
         return results
+
+    def query(self, composite: np.ndarray, mask: np.ndarray, k: int = 5, exclude: Iterable[str] = (),
+              descriptors: Optional[QueryDescriptors] = None) -> list[RetrievedReference]:
+        """Up to ``k`` qualifying gallery images, best first (``exclude``: paths never returned, e.g. the
+        composite's own target). ``extra`` holds ``index``, ``content`` and ``illumination`` scores."""
+        query = descriptors if descriptors is not None else self.describe_composite(composite, mask)
+        return self.query_batch([query], k=k, excludes=[exclude])[0]
+
+    def query_batch(self, queries: Sequence[QueryDescriptors], k: int = 5,
+                    excludes: Optional[Sequence[Iterable[str]]] = None) -> list[list[RetrievedReference]]:
+        """:meth:`query` for many composites' descriptors at once (one FAISS search per round for all).
+
+        The FAISS path returns what the exact path returns, barring IVF misses (``nprobe``) and code errors
+        beyond the margins ``δ`` (``error_margin`` × each index's measured error):
+
+        1. a range search of the background cells' HSV histograms at ``ε_a − δ_a`` over the gallery cells'
+           histogram codes finds every image that can pass eq. 5 (it needs such a pair);
+        2. among those only (a FAISS ID selector), a range search of the foreground cells at ``ε_c − δ`` over the
+           content codes finds every image that can pass eq. 3; each gets its best approximate similarity ``s̃``;
+        3. candidates are verified exactly (eqs. 3/5 from the float16 store) in decreasing ``s̃``, and
+           verification stops once ``k`` images qualify and the next ``s̃ + δ`` is below the k-th exact content
+           score: no later candidate can enter the top k.
+        """
+        if self.gallery is None:
+            raise GalleryError('no gallery: build_index() first or pass gallery= an existing folder')
+        excludes = [()] * len(queries) if excludes is None else list(excludes)
+        excluded = [{osp.normpath(osp.abspath(path)) for path in paths} for paths in excludes]
+        if not self._use_faiss():
+            results = []
+            for query, skip in zip(queries, excluded):
+                ids, scores = self.score(query)
+                results.append(self._ranked(ids, scores, k, skip))
+            self.last_stats = dict(backend='brute', verified=[len(self.gallery)] * len(queries))
+            return results
+        return self._faiss_query_batch(queries, k, excluded)
+
+    def _faiss_query_batch(self, queries: Sequence[QueryDescriptors], k: int, excluded: list[set]
+                           ) -> list[list[RetrievedReference]]:
+        # FAISS and torch share OpenMP's thread count here: give FAISS its own, then restore torch's
+        threads = torch.get_num_threads()
+        try:
+            return self._faiss_search(queries, k, excluded)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _faiss_search(self, queries: Sequence[QueryDescriptors], k: int, excluded: list[set]
+                      ) -> list[list[RetrievedReference]]:
+        import faiss
+        content_index, hsv_index = self.gallery.faiss_index('content'), self.gallery.faiss_index('hsv')
+        meta = self.gallery.faiss_meta
+        margin = self.error_margin * float(meta.get('score_error', 0.0))
+        hsv_margin = self.error_margin * float(meta.get('hsv_score_error', 0.0))
+        faiss.omp_set_num_threads(self.faiss_threads)
+        patches, total = self.gallery.patches, content_index.ntotal
+        # eq. 5 needs a gallery cell whose histogram is within ε_a of some background cell: one search for all
+        background = [query.background_hsv.numpy() for query in queries if len(query.foreground)
+                      and len(query.background)]
+        hsv_hits = None
+        if background:
+            hsv_hits = hsv_index.range_search(np.ascontiguousarray(np.concatenate(background), dtype=np.float32),
+                                              float(self.illumination_threshold - hsv_margin),
+                                              params=faiss.SearchParametersIVF(nprobe=self.nprobe))
+        results, verified, row = [], [], 0
+        for query, skip in zip(queries, excluded):
+            if not (len(query.foreground) and len(query.background)):
+                results.append([])  # no foreground cell, or no background cell: eq. 3 or eq. 5 cannot hold
+                verified.append(0)
+                continue
+            limits, _, labels = hsv_hits
+            cells = len(query.background_hsv)
+            lit = np.unique(labels[int(limits[row]):int(limits[row + cells])] // patches)
+            row += cells
+            if not len(lit):
+                results.append([])
+                verified.append(0)
+                continue
+            # eq. 3 candidates among the images that can pass eq. 5: the selector keeps the others out of the hits
+            bitmap = _image_bitmap(lit, patches, total)
+            selector = faiss.IDSelectorBitmap(total, faiss.swig_ptr(bitmap))
+            found = content_index.range_search(np.ascontiguousarray(query.foreground.numpy(), dtype=np.float32),
+                                               float(self.content_threshold - margin),
+                                               params=faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe))
+            _, scores, labels_fg = found
+            images = labels_fg // patches
+            order = np.argsort(images, kind='stable')
+            candidates, starts = np.unique(images[order], return_index=True)
+            best = np.maximum.reduceat(scores[order], starts) if len(candidates) else scores[:0]
+            state = dict(verified={}, results=[], kth=None)
+            self._verify_in_order(query, state, candidates, best, k, skip, margin)
+            results.append(state['results'])
+            verified.append(len(state['verified']))
+        self.last_stats = dict(backend='faiss', verified=verified, score_error=margin, hsv_score_error=hsv_margin)
+        return results
+
+    def _verify_in_order(self, query: QueryDescriptors, state: dict, candidates: np.ndarray, approximate: np.ndarray,
+                         k: int, excluded: set, margin: float, batch: int = 8, max_batch: int = 64) -> None:
+        """Exact scores for ``candidates`` in decreasing approximate score until no later one can enter the
+        top k (its approximate score + ``margin`` is below the k-th exact content score); keeps
+        ``state['results']`` (the current top k) and ``state['kth']`` (its k-th content score)."""
+        verified = state['verified']
+        order = np.argsort(-approximate, kind='stable')
+        position = 0
+        while position < len(order):
+            kth = state['kth']
+            if kth is not None and approximate[order[position]] + margin < kth:
+                break
+            chunk = np.sort(candidates[order[position:position + batch]])
+            position += batch
+            batch = min(2 * batch, max_batch)  # long verifications amortise the per-batch overhead
+            scores = self._verify(query, chunk)
+            for j, image in enumerate(chunk.tolist()):
+                verified[image] = (float(scores.content[j]), float(scores.illumination[j]), bool(scores.qualifies[j]))
+            ids = np.fromiter(verified, dtype=np.int64, count=len(verified))
+            values = np.array(list(verified.values()), dtype=np.float64).reshape(-1, 3)
+            ranked = self._ranked(ids, GalleryScores(torch.from_numpy(values[:, 0]), torch.from_numpy(values[:, 1]),
+                                                     torch.from_numpy(values[:, 2] > 0)), k, excluded)
+            state['results'] = ranked
+            state['kth'] = ranked[-1].score if len(ranked) == k else None
+
+
+def _image_bitmap(images: np.ndarray, patches: int, total: int) -> np.ndarray:
+    """FAISS ``IDSelectorBitmap`` bytes selecting every cell of ``images`` (cell id = image · patches + j)."""
+    if patches % 8 == 0:  # each image owns whole bytes
+        bitmap = np.zeros(total // 8, dtype=np.uint8)
+        bitmap.reshape(-1, patches // 8)[images] = 0xFF
+        return bitmap
+    allowed = np.zeros(total, dtype=bool)
+    allowed[(images[:, None] * patches + np.arange(patches)).ravel()] = True
+    return np.packbits(allowed, bitorder='little')
 
 
 def build_retriever(config: str, gallery: Optional[str] = None, device: Optional[str] = None,

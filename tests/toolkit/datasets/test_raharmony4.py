@@ -61,12 +61,27 @@ def test_bad_reference_lists(samples_root, tmp_path):
         RAHarmony4Dataset(samples_root, str(tmp_path / 'missing.jsonl'))
 
 
+def test_protocol_subset_keeps_the_composites_with_references(samples_root, reference_list):
+    """The RAHarmony4 test protocol scores only composites that have references (2,248 of 7,404 in the release)."""
+    protocol = RAHarmony4Dataset(samples_root, reference_list, composites='with-references')
+    assert len(protocol) == 1 and protocol.get_data_info(0)['name'] == ENTRIES[0]['input']
+    assert len(RAHarmony4Dataset(samples_root, reference_list, composites='all')) == 2
+    assert protocol.cache_identity() != RAHarmony4Dataset(samples_root, reference_list).cache_identity()
+    with pytest.raises(ValueError, match='composites must be one of'):
+        RAHarmony4Dataset(samples_root, reference_list, composites='some')
+
+
 def test_benchmark_reference_protocol(samples_root, reference_list, tmp_path):
-    result = run_benchmark(['reinhard-lab'], samples_root, str(tmp_path), efficiency=False, num_workers=0,
-                           references=reference_list, reference_runs=3)
+    result = run_benchmark(['reinhard-lab'], samples_root, str(tmp_path / 'all'), efficiency=False, num_workers=0,
+                           references=reference_list, reference_runs=3, reference_composites='all')
     assert result['dataset']['reference_runs'] == 3 and result['dataset']['num_images'] == 2
+    protocol = run_benchmark(['reinhard-lab'], samples_root, str(tmp_path / 'protocol'), efficiency=False,
+                             num_workers=0, references=reference_list, reference_runs=1)
+    assert protocol['dataset']['num_images'] == 1 and protocol['dataset']['reference_composites'] == 'with-references'
+    assert 'RAHarmony4 protocol' in open(tmp_path / 'protocol' / 'leaderboard.md').read()
+    tmp_path = tmp_path / 'all'
     model = result['models'][0]
     # a model that ignores references gives the same numbers in every run: zero spread
     assert model['quality_std']['subsets']['All']['PSNR'] == pytest.approx(0.0, abs=1e-12)
     assert '± 0.00' in open(tmp_path / 'leaderboard.md').read()
-    assert len(list((tmp_path / 'cache').iterdir())) == 1 + 3  # the input row once, the model once per seed
+    assert len(list((tmp_path / 'cache').glob('*.jsonl'))) == 1 + 3  # the input row once, the model once per seed

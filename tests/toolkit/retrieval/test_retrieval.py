@@ -181,31 +181,35 @@ def test_gallery_is_memory_mapped_append_only_and_checked(tmp_path):
         GalleryIndex.open(str(tmp_path))
 
 
-def test_faiss_candidates_give_the_exact_answer_on_a_small_gallery(tmp_path):
-    rng = np.random.default_rng(1)
-    dim, patches, count = 16, 4, 300
-    content, hsv = random_units(rng, (count, patches, dim)), random_units(rng, (count, patches, 6))
-    query = QueryDescriptors(torch.from_numpy(content[7, :1] + 0.1 * random_units(rng, (1, dim))),
-                             torch.from_numpy(content[7, 1:2].copy()), torch.from_numpy(hsv[7, 1:2].copy()))
-    query.foreground = torch.nn.functional.normalize(query.foreground, dim=1)
-    encoder = tiny_encoder()
-    encoder.arch = dict(encoder.arch, hidden_size=dim)  # the store only checks the width
-    gallery = GalleryIndex.create(str(tmp_path / 'g'), grid=2, dim=dim, hist_bins=(6, 1, 1),
-                                  encoder=encoder.identity)
-    gallery.add([f'{i}.jpg' for i in range(count)], content, hsv)
-    brute = HarmonizationRetriever(encoder, gallery=str(tmp_path / 'g'), grid=2, hist_bins=(6, 1, 1),
-                                   backend='brute')
-    expected = brute.query(None, None, k=10, descriptors=query)
-    assert expected and expected[0].path.endswith('7.jpg')
-    gallery.build_faiss(nlist=4)
-    approximate = HarmonizationRetriever(encoder, gallery=str(tmp_path / 'g'), grid=2, hist_bins=(6, 1, 1),
-                                         backend='faiss', nprobe=4)   # all lists: exact candidates
-    assert [(r.path, round(r.score, 4)) for r in approximate.query(None, None, k=10, descriptors=query)] == \
-        [(r.path, round(r.score, 4)) for r in expected]
+def test_faiss_search_returns_the_exact_top_k_at_the_shipped_settings(tmp_path):
+    """FAISS k-NN + exact verification vs the exact path on 50 synthetic composites, at the default nprobe
+    (16 of 1024 lists) and neighbours, i.e. the shipped settings, not an exhaustive probe."""
+    from toolkit.benchmark.retrieval import synthetic_gallery, synthetic_queries
+    gallery = synthetic_gallery(str(tmp_path / 'g'), 3000, grid=4, dim=96, bins=(4, 4, 2), chunk=1000)
+    gallery.build_faiss()
+    assert gallery.faiss_meta['codec'] == 'SQ4' and 0 < gallery.faiss_meta['score_error'] < 0.1
+    encoder = torch.nn.Module()  # descriptors are given: only the gallery's width and identity are checked
+    encoder.feature_dim, encoder.input_size, encoder.identity = 96, 112, gallery.meta['encoder']
+    common = dict(gallery=str(tmp_path / 'g'), grid=4, hist_bins=(4, 4, 2))
+    exact = HarmonizationRetriever(encoder, backend='brute', **common)
+    approximate = HarmonizationRetriever(encoder, backend='faiss', **common)
+    assert approximate.nprobe < gallery.faiss_meta['nlist']
+    queries = synthetic_queries(gallery, 50)
+    expected = exact.query_batch(queries, k=5)
+    found = approximate.query_batch(queries, k=5)
+    assert sum(len(r) for r in expected) >= 60   # the composites do have references (79 of 250 slots)
+    same = sum([(r.path, round(r.score, 5)) for r in a] == [(r.path, round(r.score, 5)) for r in e]
+               for a, e in zip(found, expected))
+    assert same == 50
+    assert np.mean(approximate.last_stats['verified']) < 0.1 * len(gallery)   # far fewer than all images
+    # one at a time gives the same as the batch; exclusions are honoured
+    first = expected[0][0].path
+    assert [r.path for r in approximate.query(None, None, k=5, descriptors=queries[0])] == [r.path for r in found[0]]
+    assert first not in [r.path for r in approximate.query(None, None, k=5, descriptors=queries[0], exclude=[first])]
     # incremental add extends the FAISS index too
     gallery = GalleryIndex.open(str(tmp_path / 'g'))
-    gallery.add(['new.jpg'], content[7:8], hsv[7:8])
-    assert gallery.faiss_index().ntotal == (count + 1) * patches
+    gallery.add(['new.jpg'], np.asarray(gallery.content[:1], np.float32), np.asarray(gallery.hsv[:1], np.float32))
+    assert gallery.faiss_index().ntotal == 3001 * 16
 
 
 def test_gallery_refuses_a_different_encoder(sample_query, tmp_path):
@@ -235,13 +239,79 @@ def test_encoder_grid_normalisation_and_frozen():
     assert features.shape == (2, 32, 8, 8) and not features.requires_grad
     encoder.train()
     assert not encoder.training and not any(p.requires_grad for p in encoder.parameters())
-    # ImageNet normalisation + antialiased resize happen inside: a 112 input equals the resized one
-    image = torch.rand(1, 3, 112, 112)
-    assert torch.allclose(encoder(image), encoder(image.clone()))
     with pytest.raises(ValueError, match=r'\(B, 3, H, W\)'):
         encoder(torch.rand(3, 112, 112))
     with pytest.raises(ValueError, match='needs weights'):
         DenseContentEncoder(arch=TINY_VIT, input_size=112, denoiser=dict(num_heads=2, pos_grid=4))
+
+
+def test_encoder_resizes_with_antialiasing_and_normalises_like_imagenet():
+    """Against an independent pipeline: PIL's antialiased bilinear resize of each channel, the ImageNet mean/std
+    by hand, the ViT's patch tokens without the class and register tokens."""
+    from PIL import Image
+    encoder = tiny_encoder()
+    image = torch.rand(1, 3, 150, 230)  # downscaled to 112: antialiasing matters
+    resized = np.stack([np.asarray(Image.fromarray(channel.numpy(), mode='F').resize((112, 112), Image.BILINEAR))
+                        for channel in image[0]])
+    mean, std = np.array([0.485, 0.456, 0.406])[:, None, None], np.array([0.229, 0.224, 0.225])[:, None, None]
+    pixels = torch.from_numpy(((resized - mean) / std).astype(np.float32))[None]
+    with torch.no_grad():
+        tokens = encoder.vit(pixel_values=pixels).last_hidden_state[:, 1 + 4:]   # class + 4 registers dropped
+    expected = tokens.transpose(1, 2).reshape(1, 32, 8, 8)
+    assert torch.allclose(encoder(image), expected, atol=1e-4)
+    # the same image without antialiasing or without normalisation gives other features
+    plain = torch.nn.functional.interpolate(image, size=(112, 112), mode='bilinear', align_corners=False)
+    with torch.no_grad():
+        aliased = encoder.vit(pixel_values=(plain - torch.tensor(mean, dtype=torch.float32)[None])
+                              / torch.tensor(std, dtype=torch.float32)[None]).last_hidden_state[:, 5:]
+        unnormalised = encoder.vit(pixel_values=pixels * torch.tensor(std, dtype=torch.float32)[None]
+                                   + torch.tensor(mean, dtype=torch.float32)[None]).last_hidden_state[:, 5:]
+    assert (aliased.transpose(1, 2).reshape(1, 32, 8, 8) - expected).abs().max() > 1e-2
+    assert (unnormalised.transpose(1, 2).reshape(1, 32, 8, 8) - expected).abs().max() > 1e-2
+
+
+DVT_KEYS = os.path.join(os.path.dirname(__file__), 'data', 'dvt_reg4_v1_denoiser_state_dict.txt')
+
+
+def test_released_dvt_denoiser_converts_and_computes_the_released_block():
+    """Key/shape list of the released denoiser (written from its code) → DVTDenoiser; then its forward against a
+    written-out timm block: tokens + positional embedding resampled 37 → 32 with antialiased bicubic (PIL as the
+    independent resampler), pre-norm attention and MLP."""
+    from PIL import Image
+
+    from toolkit.retrieval import DVTDenoiser
+    from toolkit.retrieval.encoders import convert_dvt_denoiser_state_dict
+    generator = torch.Generator().manual_seed(0)
+    released = {}
+    with open(DVT_KEYS, encoding='utf-8') as handle:
+        for line in handle:
+            if line.strip() and not line.startswith('#'):
+                key, shape = line.split()
+                released[key] = torch.randn(*map(int, shape.split('x')), generator=generator) * 0.05
+    denoiser = DVTDenoiser()
+    denoiser.load_state_dict(convert_dvt_denoiser_state_dict({'denoiser': released}, denoiser), strict=True)
+    features = torch.randn(1, 768, 32, 32, generator=generator)
+    tokens37 = released['pos_embed'][0].reshape(37, 37, 768)
+    pos = np.stack([np.asarray(Image.fromarray(tokens37[..., c].numpy(), mode='F').resize((32, 32), Image.BICUBIC))
+                    for c in range(768)], axis=-1)
+    x = features.flatten(2).transpose(1, 2) + torch.from_numpy(pos).reshape(1, 1024, 768)
+
+    def layer_norm(t, name):
+        return torch.nn.functional.layer_norm(t, (768,), released[f'denoiser.{name}.weight'],
+                                              released[f'denoiser.{name}.bias'], eps=1e-6)
+
+    qkv = layer_norm(x, 'norm1') @ released['denoiser.attn.qkv.weight'].T + released['denoiser.attn.qkv.bias']
+    q, k, v = qkv.reshape(1, 1024, 3, 12, 64).permute(2, 0, 3, 1, 4)
+    attended = torch.softmax(q @ k.transpose(-1, -2) / 8.0, dim=-1) @ v
+    x = x + attended.transpose(1, 2).reshape(1, 1024, 768) @ released['denoiser.attn.proj.weight'].T \
+        + released['denoiser.attn.proj.bias']
+    hidden = torch.nn.functional.gelu(layer_norm(x, 'norm2') @ released['denoiser.mlp.fc1.weight'].T
+                                      + released['denoiser.mlp.fc1.bias'])
+    x = x + hidden @ released['denoiser.mlp.fc2.weight'].T + released['denoiser.mlp.fc2.bias']
+    with torch.no_grad():
+        assert torch.allclose(denoiser(features), x.transpose(1, 2).reshape(1, 768, 32, 32), atol=1e-4)
+    with pytest.raises(KeyError, match='pos_embed'):
+        convert_dvt_denoiser_state_dict(dict(released, pos_embed=torch.zeros(1, 1024, 768)), DVTDenoiser())
 
 
 def test_encoder_weights_from_the_fake_hub(fake_hub):
@@ -320,3 +390,35 @@ def test_reference_lists_and_tools_on_a_copy_of_the_samples(tmp_path):
                           str(tmp_path / 'nothing'), '--config', str(config)], cwd=REPO, capture_output=True,
                          text=True)
     assert run.returncode != 0 and 'no gallery here' in run.stderr
+
+
+def test_gallery_build_sharded_over_torchrun_equals_one_process(tmp_path):
+    """Two processes each index half of the new images into a shard; rank 0 merges them in order: the gallery
+    equals a one-process build (same paths, same descriptors), masks and composites skipped, paths relative."""
+    from safetensors.torch import save_file
+    torch.manual_seed(0)
+    encoder = DenseContentEncoder(arch=TINY_VIT, input_size=112)
+    save_file(encoder.vit.state_dict(), str(tmp_path / 'model.safetensors'))
+    (tmp_path / 'config.json').write_text(json.dumps(dict(TINY_VIT, num_register_tokens=4, layerscale_value=1.0,
+                                                          layer_norm_eps=1e-6)))
+    config = tmp_path / 'retrieval.py'
+    config.write_text(f'retriever = dict(type="HarmonizationRetriever", grid=2, batch_size=2, num_workers=1, '
+                      f'encoder=dict(type="DenseContentEncoder", input_size=112, '
+                      f'weights=dict(path={str(tmp_path / "model.safetensors")!r})))\n')
+    source = os.path.join(REPO, 'data', 'samples')
+    single = subprocess.run([sys.executable, 'tools/build_gallery.py', source, '--gallery', str(tmp_path / 'one'),
+                             '--config', str(config)], cwd=REPO, capture_output=True, text=True)
+    assert single.returncode == 0, single.stderr
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    sharded = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+                              '--master_port', str(29500 + os.getpid() % 1000), 'tools/build_gallery.py', source,
+                              '--gallery', str(tmp_path / 'two'), '--config', str(config)],
+                             cwd=REPO, capture_output=True, text=True, env=env)
+    assert sharded.returncode == 0, sharded.stderr[-2000:]
+    assert 'rank 1:' in sharded.stdout and not any(name.startswith('two.shard') for name in os.listdir(tmp_path))
+    one, two = GalleryIndex.open(str(tmp_path / 'one')), GalleryIndex.open(str(tmp_path / 'two'))
+    assert one.paths == two.paths and len(one) == 5   # the 5 real images; 11 masks and composites skipped
+    assert all(not os.path.isabs(path) and '/real_images/' in path for path in one.paths)
+    np.testing.assert_allclose(np.asarray(one.content, np.float32), np.asarray(two.content, np.float32), atol=2e-3)
+    np.testing.assert_array_equal(np.asarray(one.hsv), np.asarray(two.hsv))
+    assert 'masks' in single.stdout and 'composites' in single.stdout
