@@ -119,3 +119,45 @@ def test_api_references_and_refusals(tiny_raiha, tmp_path):
     missing = runner.invoke(harmony, ['harmonize', '-m', f'{config}:{checkpoint}', COMPOSITE, MASK,
                                       '--reference', str(tmp_path / 'nope.jpg'), '-o', str(tmp_path / 'y.png')])
     assert missing.exit_code != 0 and 'nope.jpg' in missing.output and 'Traceback' not in missing.output
+
+
+def test_download_fetches_the_content_encoder_and_offline_use_needs_no_network(fake_hub, tmp_path, monkeypatch):
+    """`harmony download` of a Raiha model caches its pinned content encoder (config + weights, sha256-checked);
+    then, offline, the model builds from the cache without a single request. A model without released generator
+    weights still ends with an error saying so."""
+    import hashlib
+
+    import yaml
+    from safetensors.torch import save
+
+    from toolkit import zoo
+    from toolkit.retrieval import DenseContentEncoder
+    torch.manual_seed(1)
+    source = DenseContentEncoder(arch=TINY_VIT, input_size=112)
+    weights, config = save(source.vit.state_dict()), json.dumps(TINY_VIT).encode()
+    sha = fake_hub.add_commit('org/tiny-dinov2', {'config.json': config, 'model.safetensors': weights})
+    digests = {'model.safetensors': hashlib.sha256(weights).hexdigest(),
+               'config.json': hashlib.sha256(config).hexdigest()}
+    model_config = tmp_path / 'raiha_hub.py'
+    model_config.write_text(
+        f"_base_ = [{os.path.join(REPO, 'configs/raiha/raiha-tiny_sgf_adam-20i_samples-64.py')!r}]\n"
+        f"model = dict(content_encoder=dict(_delete_=True, type='DenseContentEncoder', input_size=112, weights=dict("
+        f"repo_id='org/tiny-dinov2', revision={sha!r}, filename='model.safetensors', sha256={digests!r})))\n")
+    index = tmp_path / 'model-index.yml'
+    index.write_text(yaml.safe_dump({'Collections': [{'Name': 'Raiha'}], 'Models': [
+        {'Name': 'raiha-hub-test', 'In Collection': 'Raiha', 'Config': str(model_config), 'Weights': None}]}))
+    monkeypatch.setenv(zoo.INDEX_ENV, str(index))
+    result = CliRunner().invoke(harmony, ['download', 'raiha-hub-test'])
+    assert 'content encoder config verified' in result.output and 'content encoder verified' in result.output
+    assert result.exit_code != 0 and 'no weights have been released' in result.output   # the generator is not
+    assert any(f'/resolve/{sha}/model.safetensors' in url for _, url, _ in fake_hub.requests)
+    # offline: from the cache, no request at all
+    fake_hub.requests.clear()
+    from huggingface_hub import constants
+    monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
+    model = zoo.get_model('raiha-hub-test', pretrained=False)
+    assert not fake_hub.requests
+    image = torch.rand(1, 3, 112, 112)
+    with torch.no_grad():
+        assert torch.allclose(model.content_encoder(image), source(image), atol=1e-6)
+    assert model.content_encoder.identity['weights']['revision'] == sha
