@@ -1,8 +1,9 @@
 """Evaluate a checkpoint on the config's test split and print per-subset metrics.
 
-    python tools/test.py CONFIG CHECKPOINT [--out results.json] [--profile NAME] [--cfg-options k=v ...]
+    python tools/test.py CONFIG CHECKPOINT [--data-root DIR] [--out results.json] [--profile NAME] [--cfg-options ...]
 
-CHECKPOINT may be ``none`` for models without weights.
+CHECKPOINT may be ``none`` for models without weights. The test set is the config's unless --data-root names
+another iHarmony4-layout folder (the one evaluated is printed first).
 """
 import argparse
 import json
@@ -20,6 +21,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Test a HarmonyZoo model')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help="checkpoint file, or 'none' for a model without weights")
+    parser.add_argument('--data-root', help="evaluate this iHarmony4-layout folder's test split instead of the config's")
     parser.add_argument('--out', help='write the full report (profile, tables, per-image metrics) as JSON')
     parser.add_argument('--profile', choices=sorted(METRIC_PROFILES), help='metric profile (default: the config\'s)')
     add_common_arguments(parser)
@@ -33,7 +35,7 @@ def main():
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     try:
         test(args.config, checkpoint, work_dir=args.work_dir, out=args.out, profile=args.profile,
-             cfg_options=args.cfg_options, launcher=args.launcher)
+             cfg_options=args.cfg_options, launcher=args.launcher, data_root=args.data_root)
         if args.out:
             with open(args.out, encoding='utf-8') as handle:
                 print_report(json.load(handle))

@@ -164,9 +164,17 @@ def train(config: str, work_dir: Optional[str] = None, resume: Optional[str] = N
 
 
 def test(config: str, checkpoint: Optional[str], work_dir: Optional[str] = None, out: Optional[str] = None,
-         profile: Optional[str] = None, cfg_options: Optional[dict] = None, launcher: str = 'none') -> dict:
-    """Evaluate a checkpoint (or a model with no weights when ``checkpoint`` is None); returns the metrics."""
+         profile: Optional[str] = None, cfg_options: Optional[dict] = None, launcher: str = 'none',
+         data_root: Optional[str] = None) -> dict:
+    """Evaluate a checkpoint (or a model with no weights when ``checkpoint`` is None); returns the metrics.
+
+    ``data_root`` replaces the test set's root (an iHarmony4-layout folder: your own test data rather than the
+    config's). The test set evaluated is logged with its root and size."""
     cfg = load_config(config, work_dir, cfg_options, launcher)
+    if data_root is not None:
+        if not osp.isdir(data_root):
+            raise FileNotFoundError(f'{data_root}: test data root does not exist')
+        cfg.test_dataloader.dataset.data_root = data_root
     prepare_distributed(cfg)
     if launcher != 'none':  # no DDP for evaluation: nothing to synchronise (and DDP refuses parameterless models)
         cfg.model_wrapper_cfg = dict(type='toolkit.EvaluationWrapper')  # scoped: the Runner looks it up unscoped
@@ -179,6 +187,9 @@ def test(config: str, checkpoint: Optional[str], work_dir: Optional[str] = None,
             if out:
                 evaluator['output_file'] = osp.abspath(out)
     runner = build_runner(cfg)
+    dataset = runner.test_dataloader.dataset
+    print_log(f'evaluating on {osp.abspath(dataset.data_root)} ({len(dataset)} composites); another test set: '
+              '--data-root DIR', logger='current')
     if checkpoint:
         try:
             runner.load_checkpoint(checkpoint, map_location='cpu', strict=True)

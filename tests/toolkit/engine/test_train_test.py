@@ -63,6 +63,22 @@ def test_test_from_checkpoint_reports_all_metrics(trained, tmp_path):
     assert report['model']['subsets']['All']['PSNR'] == pytest.approx(metrics['PSNR'])
 
 
+def test_test_on_another_data_root(trained, tmp_path, samples_root):
+    """--data-root evaluates your own test data, not the config's (the bundled samples)."""
+    import shutil
+    work_dir, _ = trained
+    root = tmp_path / 'mine'
+    shutil.copytree(os.path.join(samples_root, 'RainNet'), root / 'RainNet')
+    (root / 'IHD_test.txt').write_text(''.join(f'RainNet/composite_images/rainnet{i}_1_1.png\n' for i in (1, 2)))
+    out = str(tmp_path / 'mine.json')
+    run_test(TINY_CONFIG, os.path.join(work_dir, 'iter_20.pth'), work_dir=str(tmp_path / 't'), out=out,
+             data_root=str(root))
+    report = json.load(open(out))
+    assert report['num_images'] == 2 and sorted(report['model']['subsets']) == ['All', 'RainNet']
+    with pytest.raises(FileNotFoundError, match='nowhere: test data root does not exist'):
+        run_test(TINY_CONFIG, None, work_dir=str(tmp_path / 't2'), data_root=str(tmp_path / 'nowhere'))
+
+
 def test_test_cli_prints_tables(trained, tmp_path):
     work_dir, _ = trained
     out = str(tmp_path / 'cli.json')
