@@ -1,22 +1,8 @@
 #!/usr/bin/env bash
 # Multi-process training on one node with torchrun: tools/dist_train.sh CONFIG NPROC [train.py options]
-# NPROC GPUs with NCCL, or NPROC CPU processes with gloo when there is no CUDA (each process takes
-# OMP_NUM_THREADS threads: default cores / NPROC). PYTHON, PORT, NNODES, NODE_RANK, MASTER_ADDR override.
+# NPROC GPUs with NCCL, or NPROC CPU processes with gloo when there is no CUDA (see tools/torchrun.sh).
 set -euo pipefail
 CONFIG=$1
 NPROC=$2
 shift 2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
-cd "$(dirname "$0")/.."
-if [ -z "${OMP_NUM_THREADS:-}" ]; then
-    OMP_NUM_THREADS=$(( $(nproc) / NPROC > 0 ? $(nproc) / NPROC : 1 ))
-    export OMP_NUM_THREADS
-fi
-PYTHONPATH="$PWD:${PYTHONPATH:-}" "$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$NPROC" --master_port="$PORT" \
-    tools/train.py "$CONFIG" --launcher pytorch "$@"
+exec bash "$(dirname "$0")/torchrun.sh" "$NPROC" tools/train.py "$CONFIG" --launcher pytorch "$@"

@@ -22,6 +22,7 @@ import sys
 import pytest
 import torch
 
+from toolkit.benchmark.device_check import FAMILY_CONFIGS  # the tiny config of every family
 from toolkit.checkpoint import safe_torch_load
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
@@ -105,13 +106,6 @@ def test_evaluation_over_two_processes_equals_one(tmp_path, samples_root):
     assert distributed['model'] == single['model'] and distributed['input'] == single['input']
 
 
-FAMILY_CONFIGS = {
-    'unet': 'configs/unet/unet-tiny_identity_adam-20i_samples-64.py',
-    'rainnet': 'configs/rainnet/rainnet-tiny_l1_adam-40i_samples-256.py',
-    'clharmony': 'configs/clharmony/clharmony-tiny_stylefusion-s2am_adamw-20i_samples-64.py',
-    'raiha': 'configs/raiha/raiha-tiny_sgf_adam-20i_samples-64.py',
-    'colorcurves': 'configs/colorcurves/colorcurves-tiny_adam-20i_samples-64.py',
-}
 
 
 @pytest.mark.parametrize('family', sorted(FAMILY_CONFIGS))
