@@ -1,7 +1,9 @@
 """Hub client, model zoo, publish and the hf:// scheme, against the fake hub on 127.0.0.1."""
+import json
 import os
 import pickle
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -155,13 +157,24 @@ def test_publish_dry_run_then_download(fake_hub, tmp_path, monkeypatch):
     from toolkit.publish import export_for_hub, metafile_entry
     checkpoint = tmp_path / 'iter_20.pth'
     torch.save({'state_dict': tiny_state_dict(seed=3), 'meta': {'iter': 20}}, checkpoint)
-    results = os.path.join(REPO_ROOT, 'tests', 'toolkit', 'data', 'report.json')
+    # a real evaluation of that checkpoint (tools/test.py's report) goes into the model card and the metafile entry
+    from toolkit.engine.launch import test as run_test
+    report_path = str(tmp_path / 'report.json')
+    run_test(TINY_CONFIG, str(checkpoint), work_dir=str(tmp_path / 'eval'), out=report_path)
+    report = json.load(open(report_path))
     export = export_for_hub(TINY_CONFIG, str(checkpoint), str(tmp_path / 'export'), name='unet-tiny-pub',
-                            results_json=results if os.path.isfile(results) else None)
+                            results_json=report_path)
     folder = tmp_path / 'export'
     assert {p.name for p in folder.iterdir()} == {'model.safetensors', 'config.py', 'README.md'}
     card = (folder / 'README.md').read_text()
     assert 'library_name: harmonyzoo' in card and '## Licence' in card and '## Citation' in card
+    overall = report['model']['subsets']['All']
+    assert f"| All | {overall['N']} | {overall['MSE']:.2f} | {overall['fMSE']:.2f} | {overall['PSNR']:.2f}" in card
+    assert f"Metric profile `{report['profile']['name']}`" in card
+    results = {row['Subset']: row for row in export['results']}
+    assert set(results) == set(report['model']['subsets'])
+    assert results['All']['Metrics']['PSNR'] == round(overall['PSNR'], 4)
+    assert results['All']['Metric Profile'] == report['profile']['name']
     # what the upload would publish, served by the fake hub, then used through a pasted metafile entry
     sha = fake_hub.add_commit('harmonyzoo-test/published', {
         name: (folder / name).read_bytes() for name in ('model.safetensors', 'config.py', 'README.md')})
@@ -195,3 +208,81 @@ def test_demo_lists_zoo_models_with_local_weights(published, monkeypatch):
     assert local_zoo_models() == []  # nothing downloaded yet, and the demo never downloads
     download_weights(published)
     assert local_zoo_models() == ['unet-tiny-test']
+
+
+# ---------------------------------------------------------------------------------------------- bundled weights
+def test_bundled_default_model_loads_offline_and_refuses_a_modified_file(tmp_path, monkeypatch):
+    """The default model's weights ship with HarmonyZoo: loaded with no network (offline mode, no hub running),
+    checked against the index's sha256; a modified copy is refused, naming the file."""
+    import shutil
+
+    from huggingface_hub import constants
+    monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
+    name = zoo.default_model_name()
+    info = zoo.get_model_info(name)
+    assert isinstance(info.weights, zoo.BundledWeights) and info.weights_status == 'bundled'
+    assert os.path.getsize(info.weights.path) <= 10 * 2 ** 20
+    assert file_sha256(info.weights.path) == info.weights.sha256
+    model = zoo.get_model(name)
+    from toolkit.hub import load_state_dict_file
+    state = load_state_dict_file(info.weights.path)
+    key = next(iter(state))
+    assert torch.equal(model.state_dict()[key].to(state[key].dtype), state[key])
+    tampered = tmp_path / 'weights.safetensors'
+    shutil.copy(info.weights.path, tampered)
+    data = bytearray(tampered.read_bytes())
+    data[-1] ^= 0xFF
+    tampered.write_bytes(bytes(data))
+    with pytest.raises(HubError, match=r'weights.safetensors: sha256 .* does not match the model index'):
+        zoo.BundledWeights(str(tampered), info.weights.sha256, info.weights.size).verified_path()
+    with pytest.raises(HubError, match='bundled weights file is missing'):
+        zoo.BundledWeights(str(tmp_path / 'gone.safetensors'), info.weights.sha256).verified_path()
+
+
+def test_default_model_is_marked_and_used_without_model(tmp_path):
+    from click.testing import CliRunner
+
+    from toolkit.apis import Harmonizer
+    from toolkit.cli import main as harmony
+    name = zoo.default_model_name()
+    listing = CliRunner().invoke(harmony, ['list'])
+    assert listing.exit_code == 0
+    line = next(line for line in listing.output.splitlines() if name in line)
+    assert f'{name} *' in line and 'bundled' in line and '* = the default of harmony harmonize' in listing.output
+    composite = os.path.join(REPO_ROOT, 'data', 'samples', 'RainNet', 'composite_images', 'rainnet1_1_1.png')
+    mask = os.path.join(REPO_ROOT, 'data', 'samples', 'RainNet', 'masks', 'rainnet1_1.png')
+    out = tmp_path / 'out.png'
+    result = CliRunner().invoke(harmony, ['harmonize', composite, mask, '-o', str(out)])
+    assert result.exit_code == 0, result.output
+    from toolkit.datasets import read_image
+    expected = Harmonizer.from_pretrained(name, device='cpu').harmonize(composite, mask)
+    assert np.array_equal(read_image(str(out)), expected)
+    assert Harmonizer.from_pretrained(device='cpu').model.zoo_name == name
+
+
+def test_download_tells_the_truth_for_each_kind_of_model(published, fake_hub):
+    from click.testing import CliRunner
+
+    from toolkit.cli import main as harmony
+    runner = CliRunner()
+    hub = runner.invoke(harmony, ['download', 'unet-tiny-test'])
+    assert hub.exit_code == 0 and 'downloaded, verified' in hub.output
+    again = runner.invoke(harmony, ['download', 'unet-tiny-test'])
+    assert again.exit_code == 0 and 'already cached, verified' in again.output
+    # in this index reinhard-lab is listed without `Learned: false`: a learned model whose weights are not out
+    unreleased = runner.invoke(harmony, ['download', 'reinhard-lab'])
+    assert unreleased.exit_code == 1 and 'no weights have been released' in unreleased.output
+
+
+def test_download_statuses_of_the_shipped_index():
+    from click.testing import CliRunner
+
+    from toolkit.cli import main as harmony
+    runner = CliRunner()
+    bundled = runner.invoke(harmony, ['download', zoo.default_model_name()])
+    assert bundled.exit_code == 0 and 'bundled with HarmonyZoo, verified' in bundled.output
+    baseline = runner.invoke(harmony, ['download', 'reinhard-lab'])
+    assert baseline.exit_code == 0 and 'non-learned model, no weights needed' in baseline.output
+    unreleased = runner.invoke(harmony, ['download', 'rainnet_l1-100_adam-200e_iharmony4-256'])
+    assert unreleased.exit_code == 1 and 'no weights have been released' in unreleased.output
+    assert 'no weights needed' not in unreleased.output
