@@ -113,6 +113,9 @@ class HarmonizationRetriever(BaseRetriever):
             2–3× slower, measured).
         error_margin: the stop rule's margin δ as a multiple of the index's measured score error (the largest
             |approximate − exact| seen when it was built), for errors larger than any sampled.
+        hsv_prefilter_min: the HSV prefilter of the FAISS path runs only when ε_a is at least this: an IVF range
+            search finds near neighbours reliably, far ones (a low ε_a such as Table III's 0.7) not, so below it
+            the content candidates are verified without the prefilter (exact as ever, slower).
         chunk_images: gallery images scored per matrix product on the brute path.
         batch_size, num_workers: encoder batch and image-reading threads when indexing.
         device: where the encoder and the scoring run.
@@ -122,7 +125,8 @@ class HarmonizationRetriever(BaseRetriever):
                  hist_bins: Sequence[int] = (8, 4, 4), content_threshold: float = 0.7,
                  illumination_threshold: float = 0.9, illumination_max: Optional[float] = None,
                  min_region_share: float = 0.25, backend: str = 'auto', faiss_min_images: int = 20_000,
-                 nprobe: int = 16, faiss_threads: int = 1, error_margin: float = 1.5, chunk_images: int = 2048,
+                 nprobe: int = 16, faiss_threads: int = 1, error_margin: float = 1.5, hsv_prefilter_min: float = 0.85,
+                 chunk_images: int = 2048,
                  batch_size: int = 8, num_workers: int = 2, device: str = 'cpu'):
         if backend not in ('auto', 'brute', 'faiss'):
             raise ValueError(f"backend must be 'auto', 'brute' or 'faiss'; got {backend!r}")
@@ -145,6 +149,7 @@ class HarmonizationRetriever(BaseRetriever):
         self.nprobe = nprobe
         self.faiss_threads = faiss_threads
         self.error_margin = error_margin
+        self.hsv_prefilter_min = hsv_prefilter_min
         self.last_stats: dict = {}
         self.chunk_images = chunk_images
         self.batch_size = batch_size
@@ -347,7 +352,8 @@ class HarmonizationRetriever(BaseRetriever):
         beyond the margins ``δ`` (``error_margin`` × each index's measured error):
 
         1. a range search of the background cells' HSV histograms at ``ε_a − δ_a`` over the gallery cells'
-           histogram codes finds every image that can pass eq. 5 (it needs such a pair);
+           histogram codes finds every image that can pass eq. 5 (it needs such a pair) — when ε_a is at least
+           ``hsv_prefilter_min`` (far neighbours are where IVF misses);
         2. among those only (a FAISS ID selector), a range search of the foreground cells at ``ε_c − δ`` over the
            content codes finds every image that can pass eq. 3; each gets its best approximate similarity ``s̃``;
         3. candidates are verified exactly (eqs. 3/5 from the float16 store) in decreasing ``s̃``, and
@@ -388,8 +394,9 @@ class HarmonizationRetriever(BaseRetriever):
         # eq. 5 needs a gallery cell whose histogram is within ε_a of some background cell: one search for all
         background = [query.background_hsv.numpy() for query in queries if len(query.foreground)
                       and len(query.background)]
+        prefilter = self.illumination_threshold >= self.hsv_prefilter_min
         hsv_hits = None
-        if background:
+        if background and prefilter:
             hsv_hits = hsv_index.range_search(np.ascontiguousarray(np.concatenate(background), dtype=np.float32),
                                               float(self.illumination_threshold - hsv_margin),
                                               params=faiss.SearchParametersIVF(nprobe=self.nprobe))
@@ -399,20 +406,22 @@ class HarmonizationRetriever(BaseRetriever):
                 results.append([])  # no foreground cell, or no background cell: eq. 3 or eq. 5 cannot hold
                 verified.append(0)
                 continue
-            limits, _, labels = hsv_hits
-            cells = len(query.background_hsv)
-            lit = np.unique(labels[int(limits[row]):int(limits[row + cells])] // patches)
-            row += cells
-            if not len(lit):
-                results.append([])
-                verified.append(0)
-                continue
-            # eq. 3 candidates among the images that can pass eq. 5: the selector keeps the others out of the hits
-            bitmap = _image_bitmap(lit, patches, total)
-            selector = faiss.IDSelectorBitmap(total, faiss.swig_ptr(bitmap))
+            params = faiss.SearchParametersIVF(nprobe=self.nprobe)
+            if prefilter:
+                limits, _, labels = hsv_hits
+                cells = len(query.background_hsv)
+                lit = np.unique(labels[int(limits[row]):int(limits[row + cells])] // patches)
+                row += cells
+                if not len(lit):
+                    results.append([])
+                    verified.append(0)
+                    continue
+                # eq. 3 candidates among the images that can pass eq. 5: the selector keeps the others out of the hits
+                bitmap = _image_bitmap(lit, patches, total)
+                params = faiss.SearchParametersIVF(sel=faiss.IDSelectorBitmap(total, faiss.swig_ptr(bitmap)),
+                                                   nprobe=self.nprobe)
             found = content_index.range_search(np.ascontiguousarray(query.foreground.numpy(), dtype=np.float32),
-                                               float(self.content_threshold - margin),
-                                               params=faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe))
+                                               float(self.content_threshold - margin), params=params)
             _, scores, labels_fg = found
             images = labels_fg // patches
             order = np.argsort(images, kind='stable')

@@ -202,6 +202,12 @@ def test_faiss_search_returns_the_exact_top_k_at_the_shipped_settings(tmp_path):
                for a, e in zip(found, expected))
     assert same == 50
     assert np.mean(approximate.last_stats['verified']) < 0.1 * len(gallery)   # far fewer than all images
+    # an illumination band (Table III) gives the exact path's answers too
+    band = dict(illumination_threshold=0.5, illumination_max=0.95, **common)
+    banded_exact = HarmonizationRetriever(encoder, backend='brute', **band).query_batch(queries[:20], k=5)
+    banded = HarmonizationRetriever(encoder, backend='faiss', **band).query_batch(queries[:20], k=5)
+    assert [[r.path for r in a] for a in banded] == [[r.path for r in a] for a in banded_exact]
+    assert sum(len(r) for r in banded_exact) > 0
     # one at a time gives the same as the batch; exclusions are honoured
     first = expected[0][0].path
     assert [r.path for r in approximate.query(None, None, k=5, descriptors=queries[0])] == [r.path for r in found[0]]
@@ -422,3 +428,18 @@ def test_gallery_build_sharded_over_torchrun_equals_one_process(tmp_path):
     np.testing.assert_allclose(np.asarray(one.content, np.float32), np.asarray(two.content, np.float32), atol=2e-3)
     np.testing.assert_array_equal(np.asarray(one.hsv), np.asarray(two.hsv))
     assert 'masks' in single.stdout and 'composites' in single.stdout
+
+
+def test_illumination_band_bounds_eps_a_from_above():
+    """Table III's "inconsistent illumination" references: the best same-content pair's HSV similarity must lie
+    in [ε_a, ε_a_max]. One gallery image whose matching cell has appearance cosine 0.85 with the background."""
+    angle = np.arccos(0.85)
+    query = QueryDescriptors(torch.tensor([[1., 0.]]), torch.tensor([[0., 1.]]), torch.tensor([[1., 0.]]))
+    content = torch.tensor([[[1., 0.], [0., 1.]]])
+    hsv = torch.tensor([[[0., 1.], [float(np.cos(angle)), float(np.sin(angle))]]])
+    scores = score_gallery(query, content, hsv, 0.7, 0.9)
+    assert scores.illumination.item() == pytest.approx(0.85, abs=1e-6) and not scores.qualifies.item()
+    assert score_gallery(query, content, hsv, 0.7, 0.8, illumination_max=0.9).qualifies.item()
+    assert not score_gallery(query, content, hsv, 0.7, 0.7, illumination_max=0.8).qualifies.item()
+    with pytest.raises(ValueError, match='illumination_max 0.8 is below'):
+        HarmonizationRetriever(tiny_encoder(), illumination_threshold=0.9, illumination_max=0.8)
