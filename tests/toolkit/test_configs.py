@@ -1,6 +1,7 @@
 """Every shipped config parses and builds its model; the dataset configs point at the right layout."""
 import glob
 import os
+import re
 
 import pytest
 import torch
@@ -42,7 +43,11 @@ def test_retrieval_config_builds(path, tmp_path):
     _without_hub_weights(cfg.retriever.encoder)
     retriever = RETRIEVERS.build(dict(cfg.retriever.to_dict(), gallery=str(tmp_path / 'gallery')))
     assert retriever.encoder.feature_dim == 768 and retriever.encoder.grid_size == 32
-    assert (retriever.content_threshold, retriever.illumination_threshold) == (0.7, 0.9)
+    # The light band is in the file name (``illum-LOW-HIGH``); without one it is Raiha's epsilon_a >= 0.9.
+    band = re.search(r'illum-([0-9.]+)-([0-9.]+)\.py$', path)
+    low, high = (float(band.group(1)), float(band.group(2))) if band else (0.9, None)
+    assert (retriever.content_threshold, retriever.illumination_threshold) == (0.7, low)
+    assert retriever.illumination_max == high
 
 
 def _stated_parameters(path):
