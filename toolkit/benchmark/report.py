@@ -30,6 +30,15 @@ def quality_rows(result: dict) -> list[tuple[str, dict]]:
     return rows
 
 
+def worse_cell(quality: dict, metric: str = 'fMSE') -> str:
+    """``k/N``: images the model leaves with a larger ``metric`` than the input composite ('–' for the input row)."""
+    counts = quality.get('worse_than_input')
+    if not counts:
+        return '–'
+    value = counts[metric]
+    return f'{value:g}/{counts["N"]}'
+
+
 def _latency(model: dict, batch: int) -> Optional[dict]:
     for row in (model.get('efficiency') or {}).get('latency', []):
         if row['batch'] == batch:
@@ -51,11 +60,11 @@ def quality_table(result: dict) -> Table:
     table = Table(title=f'quality: {dataset["num_images"]} images of {dataset["data_root"]} at '
                         f'{dataset["resolution"]}px, profile {result["profile"]["name"]} (all images pooled)',
                   title_justify='left')
-    for column in ('model', 'N', *METRIC_NAMES):
+    for column in ('model', 'N', *METRIC_NAMES, 'worse fMSE'):
         table.add_column(column, justify='left' if column == 'model' else 'right')
     for name, quality in quality_rows(result):
         row = quality['subsets']['All']
-        table.add_row(name, str(row['N']), *(_cell(row[m], FORMATS[m]) for m in METRIC_NAMES),
+        table.add_row(name, str(row['N']), *(_cell(row[m], FORMATS[m]) for m in METRIC_NAMES), worse_cell(quality),
                       style='dim' if name == INPUT_ROW else None)
     return table
 
@@ -145,14 +154,18 @@ def to_markdown(result: dict) -> str:
                   f'`{dataset["references"]}`, one drawn at random per composite, mean ± std over '
                   f'{dataset["reference_runs"]} seeded runs. Not comparable with results on the full test split.', '']
     if rows:
-        lines += ['## Quality', '', '| model | N | ' + ' | '.join(METRIC_NAMES) + ' |',
-                  '|---|---:|' + '---:|' * len(METRIC_NAMES)]
+        lines += ['## Quality', '', '| model | N | ' + ' | '.join(METRIC_NAMES) + ' | worse than input (fMSE / MSE) |',
+                  '|---|---:|' + '---:|' * (len(METRIC_NAMES) + 1)]
         for name, quality in rows:
             row = quality['subsets']['All']
             spread = spreads.get(name, {}).get('subsets', {}).get('All', {})
             cells = [_cell(row[m], FORMATS[m]) + (f' ± {FORMATS[m].format(spread[m])}' if m in spread else '')
                      for m in METRIC_NAMES]
-            lines.append(f'| {name} | {row["N"]} | ' + ' | '.join(cells) + ' |')
+            worse = ('–' if 'worse_than_input' not in quality
+                     else f'{worse_cell(quality)} / {worse_cell(quality, "MSE")}')
+            lines.append(f'| {name} | {row["N"]} | ' + ' | '.join(cells) + f' | {worse} |')
+        lines += ['', 'Worse than input: images whose error the model raises above the untouched composite\'s '
+                      '(a pooled mean can hide a model that damages a few images).']
         subsets = [s for s in rows[0][1]['subsets'] if s != 'All']
         lines += ['', '### Per subset (PSNR / MSE)', '', '| model | ' + ' | '.join(subsets) + ' | All |',
                   '|---|' + '---:|' * (len(subsets) + 1)]

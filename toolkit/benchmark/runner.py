@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import os.path as osp
 import subprocess
@@ -122,6 +123,7 @@ def run_benchmark(models: Sequence[str], data_root: Optional[str], out_dir: str,
         result['dataset'] = dict(data_root=None, split=None, resolution=resolution, subsets=[], num_images=0)
 
     batches = dict(count=0)
+    input_records: list = []  # the input composite's per-image values, to count the images a model makes worse
 
     def run_quality(spec, model, label, dataset):
         with Progress(TextColumn('{task.description}'), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -137,7 +139,12 @@ def run_benchmark(models: Sequence[str], data_root: Optional[str], out_dir: str,
             records = evaluate_quality(spec, dataset, profile, cache_dir, resolution, model=model, device=device,
                                        batch_size=batch_size, num_workers=num_workers, max_images=max_images,
                                        on_batch=advance)
-        return summarize(records, result['dataset']['subsets'])
+        summary = summarize(records, result['dataset']['subsets'])
+        if spec is None:
+            input_records[:] = records
+        elif input_records:
+            summary['worse_than_input'] = count_worse_than_input(records, input_records)
+        return summary
 
     def run_quality_over_seeds(spec, model):
         summaries = [run_quality(spec, model, spec.name if len(datasets) == 1 else f'{spec.name} (run {seed + 1})',
@@ -177,6 +184,26 @@ def run_benchmark(models: Sequence[str], data_root: Optional[str], out_dir: str,
 INPUT_LABEL = report.INPUT_ROW
 
 
+def count_worse_than_input(records: Sequence[dict], input_records: Sequence[dict],
+                           metrics: Sequence[str] = ('MSE', 'fMSE')) -> dict:
+    """How many images a model leaves with a larger error than the untouched composite had.
+
+    Pooled means hide a model that fixes most images and damages a few; this is the count a user meets. Images are
+    matched by name; an image with no finite value on either side is not counted.
+
+    Returns:
+        ``dict(N=images compared, MSE=count, fMSE=count)``.
+    """
+    before = {record['name']: record for record in input_records}
+    pairs = [(record, before[record['name']]) for record in records if record['name'] in before]
+    counts = dict(N=len(pairs))
+    for metric in metrics:
+        counts[metric] = sum(1 for after, composite in pairs
+                             if math.isfinite(after[metric]) and math.isfinite(composite[metric])
+                             and after[metric] > composite[metric])
+    return counts
+
+
 def mean_and_std(summaries: list[dict]) -> tuple[dict, Optional[dict]]:
     """Element-wise mean (and population std when there are several) of :func:`summarize` results."""
     if len(summaries) == 1:
@@ -191,6 +218,13 @@ def mean_and_std(summaries: list[dict]) -> tuple[dict, Optional[dict]]:
                 average = sum(values) / len(values)
                 mean[group][row_name][key] = average
                 std[group][row_name][key] = (sum((v - average) ** 2 for v in values) / len(values)) ** 0.5
+    if 'worse_than_input' in summaries[0]:  # mean count over the seeded runs
+        for key in summaries[0]['worse_than_input']:
+            if key != 'N':
+                values = [summary['worse_than_input'][key] for summary in summaries]
+                mean['worse_than_input'][key] = sum(values) / len(values)
+                std['worse_than_input'][key] = (sum((v - mean['worse_than_input'][key]) ** 2
+                                                    for v in values) / len(values)) ** 0.5
     return mean, std
 
 

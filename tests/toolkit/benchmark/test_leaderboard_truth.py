@@ -169,3 +169,31 @@ def test_full_res_eval_tool_streams_subsets_to_json(tmp_path, samples_root):
     fg = mask > 0.5
     assert report['per_image'][0]['input composite']['fMSE'] == pytest.approx(squared[fg].mean(), rel=1e-12)
     assert report['results']['full-resolution transfer']['fMSE'] < report['results']['input composite']['fMSE']
+
+
+def test_images_made_worse_than_the_input_are_counted():
+    from toolkit.benchmark.runner import count_worse_than_input, mean_and_std
+    composite = [dict(name='a', MSE=10.0, fMSE=100.0), dict(name='b', MSE=10.0, fMSE=100.0),
+                 dict(name='c', MSE=5.0, fMSE=float('nan')), dict(name='d', MSE=1.0, fMSE=1.0)]
+    model = [dict(name='a', MSE=12.0, fMSE=90.0),   # worse in MSE only
+             dict(name='b', MSE=10.0, fMSE=150.0),  # equal MSE is not worse; worse in fMSE
+             dict(name='c', MSE=6.0, fMSE=3.0),     # no foreground value on the input side: not counted for fMSE
+             dict(name='e', MSE=99.0, fMSE=99.0)]   # not in the input's records: not compared
+    assert count_worse_than_input(model, composite) == dict(N=3, MSE=2, fMSE=1)
+    row = dict(N=3, MSE=1.0, fMSE=1.0)
+    runs = [dict(subsets=dict(All=row), fg_bins={}, worse_than_input=dict(N=3, MSE=2, fMSE=1)),
+            dict(subsets=dict(All=row), fg_bins={}, worse_than_input=dict(N=3, MSE=1, fMSE=0))]
+    mean, std = mean_and_std(runs)
+    assert mean['worse_than_input'] == dict(N=3, MSE=1.5, fMSE=0.5) and std['worse_than_input']['fMSE'] == 0.5
+
+
+def test_leaderboard_reports_images_made_worse(samples_root, tmp_path):
+    result = run_benchmark(['copy-paste', 'reinhard-lab'], samples_root, str(tmp_path / 'bench'), **QUICK)
+    rows = {model['name']: model['quality'] for model in result['models']}
+    assert rows['copy-paste']['worse_than_input'] == dict(N=6, MSE=0, fMSE=0)  # equal is never worse
+    assert 'worse_than_input' not in result['input']
+    # reinhard-lab improves five composites and raises rainnet2's fMSE (1407 -> 2334 at 256 px): one of six
+    reinhard = rows['reinhard-lab']['worse_than_input']
+    assert reinhard['N'] == 6 and reinhard['fMSE'] == 1
+    markdown = (tmp_path / 'bench' / 'leaderboard.md').read_text()
+    assert '| copy-paste | 6 |' in markdown and '| 0/6 / 0/6 |' in markdown
