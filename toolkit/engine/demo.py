@@ -41,7 +41,7 @@ def run_demo(work_dir: str, console: Optional[Console] = None, models: Optional[
     if sheet:
         console.rule('[bold]2/2 full-resolution results on data/samples')
         from toolkit.apis import Harmonizer
-        from toolkit.visualization.sheet import write_sheet
+        from toolkit.visualization.sheet import short_labels, write_sheet
         composites, masks, reals = samples_triplets()
         names = [*learned, *BASELINES[1:]]
         harmonizers = {label: Harmonizer.from_pretrained(name) for label, name in zip(short_labels(names), names)}
@@ -50,23 +50,6 @@ def run_demo(work_dir: str, console: Optional[Console] = None, models: Optional[
     result['verdict'] = verdict(result, learned)
     console.print(f'[bold]{result["verdict"]}')
     return result
-
-
-def short_labels(names: Sequence[str]) -> list[str]:
-    """Column labels for a picture sheet: each name's first ``_`` field, with more fields where two would clash.
-
-    >>> short_labels(['unet-s_adam-3k', 'clharmony-s_rain-s2am_adamw', 'clharmony-s_adain-s2am_adamw', 'reinhard-lab'])
-    ['unet-s', 'clharmony-s_rain-s2am', 'clharmony-s_adain-s2am', 'reinhard-lab']
-    """
-    labels = []
-    for name in names:
-        fields = name.split('_')
-        for count in range(1, len(fields) + 1):
-            label = '_'.join(fields[:count])
-            if sum(other.split('_')[:count] == fields[:count] for other in names) == 1:
-                break
-        labels.append(label)
-    return labels
 
 
 def samples_triplets() -> tuple[list, list, list]:

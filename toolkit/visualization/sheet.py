@@ -83,3 +83,20 @@ def write_sheet(path: str, harmonizers: dict, composites: Sequence[str], masks: 
     if not cv2.imwrite(path, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), options):
         raise OSError(f'{path}: could not write the picture sheet')
     return path
+
+
+def short_labels(names: Sequence[str]) -> list[str]:
+    """Column labels for a picture sheet: each name's first ``_`` field, with more fields where two would clash.
+
+    >>> short_labels(['unet-s_adam-3k', 'clharmony-s_rain-s2am_adamw', 'clharmony-s_adain-s2am_adamw', 'reinhard-lab'])
+    ['unet-s', 'clharmony-s_rain-s2am', 'clharmony-s_adain-s2am', 'reinhard-lab']
+    """
+    labels = []
+    for name in names:
+        fields = name.split('_')
+        for count in range(1, len(fields) + 1):
+            label = '_'.join(fields[:count])
+            if sum(other.split('_')[:count] == fields[:count] for other in names) == 1:
+                break
+        labels.append(label)
+    return labels
