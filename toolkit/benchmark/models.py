@@ -25,6 +25,8 @@ class ModelSpec:
     config_hash: str = ''
     checkpoint_sha256: Optional[str] = None
     extra: dict = field(default_factory=dict)
+    #: ``CONFIG:none`` asked for the config's initial weights on purpose (efficiency runs, smoke tests)
+    random_weights: bool = False
 
 
 def _find_config(name: str, config_root: str) -> str:
@@ -66,7 +68,7 @@ def resolve_model(argument: str, config_root: str = CONFIG_ROOT) -> ModelSpec:
         config = zoo_entry.config
         checkpoint = weights_path(argument) if zoo_entry.weights else None
         spec = resolve_model(f'{config}:{checkpoint or "none"}', config_root)
-        spec.name = argument
+        spec.name, spec.random_weights = argument, False  # an unreleased learned model has no weights to score
         return spec
     if '.py:' in argument:
         config, checkpoint = argument.split('.py:', 1)
@@ -75,7 +77,8 @@ def resolve_model(argument: str, config_root: str = CONFIG_ROOT) -> ModelSpec:
         config = _find_config(config, config_root)
     if not osp.isfile(config):
         raise FileNotFoundError(f'config {config} does not exist')
-    if checkpoint and checkpoint.lower() == 'none':
+    random_weights = bool(checkpoint) and checkpoint.lower() == 'none'
+    if random_weights:
         checkpoint = None
     if checkpoint and not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
@@ -87,7 +90,20 @@ def resolve_model(argument: str, config_root: str = CONFIG_ROOT) -> ModelSpec:
         name = f'{name}@{osp.splitext(osp.basename(checkpoint))[0]}'
     return ModelSpec(name=name, config=osp.abspath(config), checkpoint=osp.abspath(checkpoint) if checkpoint else None,
                      config_hash=hashlib.sha256(model_section.encode()).hexdigest()[:16],
-                     checkpoint_sha256=file_sha256(checkpoint) if checkpoint else None)
+                     checkpoint_sha256=file_sha256(checkpoint) if checkpoint else None, random_weights=random_weights)
+
+
+def check_scorable(spec: ModelSpec, model) -> None:
+    """Refuse to score a model with learnable weights that were never loaded: its numbers would be those of a random
+    initialisation under the model's name. ``CONFIG:none`` asks for that on purpose.
+
+    Raises:
+        ValueError: ``model`` has parameters, ``spec`` no checkpoint, and random weights were not asked for.
+    """
+    if spec.checkpoint is None and not spec.random_weights and any(True for _ in model.parameters()):
+        raise ValueError(f'{spec.name} ({osp.relpath(spec.config, REPO_ROOT)}) has learnable weights but no '
+                         f'checkpoint: pass CONFIG:CHECKPOINT, a zoo name with released weights, or CONFIG:none to '
+                         f'score random weights on purpose')
 
 
 def build_model(spec: ModelSpec, device: str = 'cpu'):

@@ -19,7 +19,7 @@ from toolkit.version import __version__
 
 from . import report
 from .efficiency import device_description, machine_matmul_flops, measure_efficiency
-from .models import REPO_ROOT, build_model, resolve_model
+from .models import REPO_ROOT, build_model, check_scorable, resolve_model
 from .quality import build_dataset, dataset_digest, evaluate_quality
 
 SCHEMA = 'harmonyzoo-leaderboard/1'
@@ -155,6 +155,8 @@ def run_benchmark(models: Sequence[str], data_root: Optional[str], out_dir: str,
         result['input'] = run_quality(None, None, INPUT_LABEL, datasets[0])
     for spec in specs:
         model = build_model(spec, device)
+        if quality:
+            check_scorable(spec, model)
         entry = dict(name=spec.name, config=osp.relpath(spec.config, REPO_ROOT), checkpoint=spec.checkpoint,
                      checkpoint_sha256=spec.checkpoint_sha256, config_hash=spec.config_hash)
         if quality:

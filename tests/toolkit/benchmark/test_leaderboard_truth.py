@@ -197,3 +197,19 @@ def test_leaderboard_reports_images_made_worse(samples_root, tmp_path):
     assert reinhard['N'] == 6 and reinhard['fMSE'] == 1
     markdown = (tmp_path / 'bench' / 'leaderboard.md').read_text()
     assert '| copy-paste | 6 |' in markdown and '| 0/6 / 0/6 |' in markdown
+
+
+def test_a_learned_config_without_weights_is_refused(samples_root, tmp_path):
+    # a config name (or a zoo model whose weights are not released) used to be scored with its random
+    # initialisation under the model's name
+    unet = os.path.join(REPO_ROOT, 'configs', 'unet', 'unet-s_adam-3k_lalonde-efros-256.py')
+    for argument in (unet, 'unet-s',  # a config path, a config name under configs/
+                     'unet_identity_adam-60e_iharmony4-256'):  # a zoo model with no released weights
+        with pytest.raises(ValueError, match='has learnable weights but no checkpoint'):
+            run_benchmark([argument], samples_root, str(tmp_path / 'refused'), **QUICK)
+    # on purpose, it runs, and the baselines never need weights
+    result = run_benchmark([unet + ':none', 'reinhard-lab'], samples_root, str(tmp_path / 'random'), **QUICK)
+    assert [model['name'] for model in result['models']] == ['unet-s', 'reinhard-lab']
+    no_quality = run_benchmark([unet], None, str(tmp_path / 'speed'), quality=False, efficiency=True,
+                               flops_resolutions=(64,), latency_batches=(1,), warmup=1, repeats=1)
+    assert no_quality['models'][0]['efficiency']['params'] == 650323  # the config header's count
