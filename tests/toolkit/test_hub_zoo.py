@@ -239,6 +239,31 @@ def test_bundled_default_model_loads_offline_and_refuses_a_modified_file(tmp_pat
         zoo.BundledWeights(str(tmp_path / 'gone.safetensors'), info.weights.sha256).verified_path()
 
 
+def test_every_bundled_model_loads_offline_within_the_budget(monkeypatch):
+    """Each file in weights/ is listed by exactly one zoo model, matches its sha256 and size, loads strictly into
+    its config's model with no network, and all of them fit the 10 MB bundle budget."""
+    from huggingface_hub import constants
+
+    from toolkit.apis import Harmonizer
+    from toolkit.publish import BUNDLE_BUDGET
+    monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
+    folder = os.path.join(REPO_ROOT, 'weights')
+    files = sorted(name for name in os.listdir(folder) if name.endswith('.safetensors'))
+    bundled = {name: info for name, info in zoo.load_index().items() if isinstance(info.weights, zoo.BundledWeights)}
+    assert sorted(os.path.basename(info.weights.path) for info in bundled.values()) == files
+    assert sum(os.path.getsize(os.path.join(folder, name)) for name in files) <= BUNDLE_BUDGET
+    composite = np.random.default_rng(0).integers(40, 200, (64, 80, 3), dtype=np.uint8)
+    mask = np.zeros((64, 80), np.uint8)
+    mask[16:48, 20:60] = 255
+    for name, info in bundled.items():
+        assert info.weights_status == 'bundled'
+        assert file_sha256(info.weights.path) == info.weights.sha256
+        assert os.path.getsize(info.weights.path) == info.weights.size
+        output = Harmonizer.from_pretrained(name).harmonize(composite, mask)  # strict load, offline
+        assert output.shape == composite.shape and output.dtype == np.uint8
+        assert np.array_equal(output[mask == 0], composite[mask == 0]), name  # background untouched
+
+
 def test_default_model_is_marked_and_used_without_model(tmp_path):
     from click.testing import CliRunner
 
