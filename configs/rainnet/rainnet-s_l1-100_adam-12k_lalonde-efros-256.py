@@ -1,6 +1,7 @@
 # Small RainNet (ngf 6; 482,991 parameters) on the Lalonde & Efros composites with its published loss and optimizer
-# (L1 x 100, Adam 2e-4, betas 0.5/0.999), linear decay to 0, 12,000 iterations of batch 8 at 256 px (~30 min on 2
-# CPU cores: one step is 8x cheaper than the small UNet's). The zoo's comparison of families (docs/zoo.md).
+# (L1 x 100, Adam 2e-4, betas 0.5/0.999), linear decay to 0, 12,000 iterations of batch 8 at 256 px (measured:
+# 34 min on one thread of 2 CPU cores beside another run; one step is 8x cheaper than the small UNet's). The zoo's
+# comparison of families (docs/zoo.md).
 _base_ = ['./rainnet_l1-100_adam-200e_iharmony4-256.py']
 model = dict(ngf=6)
 data_root = 'data/lalonde-efros'  # the dataset of configs/_base_/datasets/lalonde-efros-256.py
