@@ -60,7 +60,8 @@ def list_command(pattern):
     """List zoo models whose name matches PATTERN (shell-style, case-insensitive, e.g. '*rain*').
 
     The weights column says what `harmony harmonize --model NAME` needs: bundled (ships with HarmonyZoo),
-    cached, download (fetched on first use), none needed (non-learned), or not released.
+    cached, download (fetched on first use), none needed (non-learned), or not released; a model the index
+    marks with a `Use` (e.g. comparison only) says so there.
     """
     import fnmatch
 
@@ -75,8 +76,9 @@ def list_command(pattern):
         table.add_column(column)
     for name in names:
         model = models[name]
-        table.add_row(f'{name} *' if name == default else name, model.collection or '', model.weights_status,
-                      osp.relpath(model.config))
+        use = model.metadata.get('Use')
+        table.add_row(f'{name} *' if name == default else name, model.collection or '',
+                      model.weights_status + (f' ({use})' if use else ''), osp.relpath(model.config))
     _console().print(table)
 
 

@@ -311,3 +311,17 @@ def test_download_statuses_of_the_shipped_index():
     unreleased = runner.invoke(harmony, ['download', 'rainnet_l1-100_adam-200e_iharmony4-256'])
     assert unreleased.exit_code == 1 and 'no weights have been released' in unreleased.output
     assert 'no weights needed' not in unreleased.output
+
+
+def test_list_says_which_bundled_models_are_for_comparison_only():
+    from click.testing import CliRunner
+
+    from toolkit.cli import main as harmony
+    runner = CliRunner()
+    marked = [name for name, info in zoo.load_index().items() if info.metadata.get('Use')]
+    assert 'rainnet-s_l1-100_adam-12k_lalonde-efros-256' in marked and zoo.default_model_name() not in marked
+    rainnet = runner.invoke(harmony, ['list', 'rainnet-s*'])
+    default = runner.invoke(harmony, ['list', zoo.default_model_name()])
+    assert rainnet.exit_code == default.exit_code == 0
+    assert 'comparison only' in ' '.join(rainnet.output.split())
+    assert 'comparison' not in default.output and 'bundled' in default.output
