@@ -78,6 +78,20 @@ def write_gray(path, image):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     assert cv2.imwrite(path, image)
 
+def random_state_dict(key_list: str, seed: int = 0, scale: float = 0.05, generator=None) -> dict:
+    """Random tensors under the names and shapes of a released checkpoint's key list (``key AxBxC`` per line, ``#``
+    comments), for testing converters without downloading the checkpoint. ``generator`` (else one seeded with
+    ``seed``) lets a test keep drawing from the same stream."""
+    generator = generator or torch.Generator().manual_seed(seed)
+    state = {}
+    with open(key_list, encoding='utf-8') as handle:
+        for line in handle:
+            if line.strip() and not line.startswith('#'):
+                key, shape = line.split()
+                state[key] = torch.randn(*map(int, shape.split('x')), generator=generator) * scale
+    return state
+
+
 
 def make_triplet(root, subset, real_name, fg=1, k=1, size=(40, 60), seed=0, ext='.jpg'):
     """Write composite/mask/real for one synthetic example; returns the composite file name."""

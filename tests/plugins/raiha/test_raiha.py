@@ -10,6 +10,7 @@ import torch
 import plugins.raiha  # noqa: F401
 from plugins.raiha import (DynamicRegionConv, MakeTargetReference, RaihaUNet, SampleRaihaReference,
                            SemanticGuidedFusion)
+from tests.conftest import random_state_dict
 from toolkit.models import HarmonizationDataPreprocessor
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
@@ -307,14 +308,7 @@ RELEASED_KEYS = os.path.join(os.path.dirname(__file__), 'data', 'released_rhnet_
 
 def released_state_dict(seed=0):
     """Random tensors under the released generator's names and shapes (the list is written from the code)."""
-    generator = torch.Generator().manual_seed(seed)
-    state = {}
-    with open(RELEASED_KEYS, encoding='utf-8') as handle:
-        for line in handle:
-            if line.strip() and not line.startswith('#'):
-                key, shape = line.split()
-                state[key] = torch.randn(*map(int, shape.split('x')), generator=generator) * 0.05
-    return state
+    return random_state_dict(RELEASED_KEYS, seed)
 
 
 def test_released_generator_keys_convert_one_to_one():

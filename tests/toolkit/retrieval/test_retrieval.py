@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.conftest import random_state_dict
 from toolkit.datasets.io import read_image, read_mask
 from toolkit.retrieval import (DenseContentEncoder, GalleryError, GalleryIndex, HarmonizationRetriever,
                                QueryDescriptors, build_reference_lists, hsv_patch_histograms, list_gallery_images,
@@ -288,12 +289,7 @@ def test_released_dvt_denoiser_converts_and_computes_the_released_block():
     from toolkit.retrieval import DVTDenoiser
     from toolkit.retrieval.encoders import convert_dvt_denoiser_state_dict
     generator = torch.Generator().manual_seed(0)
-    released = {}
-    with open(DVT_KEYS, encoding='utf-8') as handle:
-        for line in handle:
-            if line.strip() and not line.startswith('#'):
-                key, shape = line.split()
-                released[key] = torch.randn(*map(int, shape.split('x')), generator=generator) * 0.05
+    released = random_state_dict(DVT_KEYS, generator=generator)
     denoiser = DVTDenoiser()
     denoiser.load_state_dict(convert_dvt_denoiser_state_dict({'denoiser': released}, denoiser), strict=True)
     features = torch.randn(1, 768, 32, 32, generator=generator)
