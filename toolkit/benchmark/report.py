@@ -30,13 +30,13 @@ def quality_rows(result: dict) -> list[tuple[str, dict]]:
     return rows
 
 
-def worse_cell(quality: dict, metric: str = 'fMSE') -> str:
-    """``k/N``: images the model leaves with a larger ``metric`` than the input composite ('–' for the input row)."""
+def worse_cell(quality: dict, metrics: tuple = ('fMSE',)) -> str:
+    """``k/N`` per metric (joined by `` / ``): images the model leaves with a larger error than the input composite
+    ('–' for the input row)."""
     counts = quality.get('worse_than_input')
     if not counts:
         return '–'
-    value = counts[metric]
-    return f'{value:g}/{counts["N"]}'
+    return ' / '.join(f'{counts[metric]:g}/{counts["N"]}' for metric in metrics)
 
 
 def _latency(model: dict, batch: int) -> Optional[dict]:
@@ -161,8 +161,7 @@ def to_markdown(result: dict) -> str:
             spread = spreads.get(name, {}).get('subsets', {}).get('All', {})
             cells = [_cell(row[m], FORMATS[m]) + (f' ± {FORMATS[m].format(spread[m])}' if m in spread else '')
                      for m in METRIC_NAMES]
-            worse = ('–' if 'worse_than_input' not in quality
-                     else f'{worse_cell(quality)} / {worse_cell(quality, "MSE")}')
+            worse = worse_cell(quality, ('fMSE', 'MSE'))
             lines.append(f'| {name} | {row["N"]} | ' + ' | '.join(cells) + f' | {worse} |')
         lines += ['', 'Worse than input: images whose error the model raises above the untouched composite\'s '
                       '(a pooled mean can hide a model that damages a few images).']

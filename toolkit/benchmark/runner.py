@@ -206,27 +206,27 @@ def count_worse_than_input(records: Sequence[dict], input_records: Sequence[dict
     return counts
 
 
+def _metric_rows(summary: dict) -> list[dict]:
+    """The numeric rows of a :func:`summarize` result in a fixed order: subsets, fg bins, worse-than-input."""
+    rows = [summary[group][row_name] for group in ('subsets', 'fg_bins') for row_name in summary[group]]
+    return rows + ([summary['worse_than_input']] if 'worse_than_input' in summary else [])
+
+
 def mean_and_std(summaries: list[dict]) -> tuple[dict, Optional[dict]]:
-    """Element-wise mean (and population std when there are several) of :func:`summarize` results."""
+    """Element-wise mean (and population std when there are several) of :func:`summarize` results, including the
+    counts of images made worse than the input (mean count over the seeded runs); ``N`` is kept as is."""
     if len(summaries) == 1:
         return summaries[0], None
     mean, std = json.loads(json.dumps(summaries[0])), json.loads(json.dumps(summaries[0]))
-    for group in ('subsets', 'fg_bins'):
-        for row_name, row in summaries[0][group].items():
-            for key in row:
-                if key == 'N':
-                    continue
-                values = [summary[group][row_name][key] for summary in summaries]
-                average = sum(values) / len(values)
-                mean[group][row_name][key] = average
-                std[group][row_name][key] = (sum((v - average) ** 2 for v in values) / len(values)) ** 0.5
-    if 'worse_than_input' in summaries[0]:  # mean count over the seeded runs
-        for key in summaries[0]['worse_than_input']:
-            if key != 'N':
-                values = [summary['worse_than_input'][key] for summary in summaries]
-                mean['worse_than_input'][key] = sum(values) / len(values)
-                std['worse_than_input'][key] = (sum((v - mean['worse_than_input'][key]) ** 2
-                                                    for v in values) / len(values)) ** 0.5
+    runs = [_metric_rows(summary) for summary in summaries]
+    for position, (mean_row, std_row) in enumerate(zip(_metric_rows(mean), _metric_rows(std))):
+        for key in mean_row:
+            if key == 'N':
+                continue
+            values = [rows[position][key] for rows in runs]
+            average = sum(values) / len(values)
+            mean_row[key] = average
+            std_row[key] = (sum((v - average) ** 2 for v in values) / len(values)) ** 0.5
     return mean, std
 
 
