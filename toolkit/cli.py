@@ -56,30 +56,57 @@ def main():
 
 @main.command('list', short_help='List zoo models (PATTERN: shell-style, e.g. "*rain*").')
 @click.argument('pattern', default='*')
-def list_command(pattern):
+@click.option('--names-only', is_flag=True, help='print only the names, one per line (for scripts)')
+@click.option('--wide', is_flag=True, help='a table at whatever width the names need, even in a narrow terminal')
+def list_command(pattern, names_only, wide):
     """List zoo models whose name matches PATTERN (shell-style, case-insensitive, e.g. '*rain*').
 
     The weights column says what `harmony harmonize --model NAME` needs: bundled (ships with HarmonyZoo),
     cached, download (fetched on first use), none needed (non-learned), or not released; a model the index
-    marks with a `Use` (e.g. comparison only) says so there.
+    marks with a `Use` (e.g. comparison only) says so there. Names are never shortened: piped output is plain
+    tab-separated text, and a terminal too narrow for the table gets one block per model.
     """
     import fnmatch
 
-    from rich.table import Table
-
-    from toolkit.zoo import default_model_name, load_index
+    from toolkit.zoo import REPO_ROOT, default_model_name, load_index
     models = load_index()
     default = default_model_name(required=False)
     names = sorted(name for name in models if fnmatch.fnmatch(name.lower(), pattern.lower()))
-    table = Table(title=f'{len(names)} models (* = the default of harmony harmonize)', title_justify='left')
-    for column in ('name', 'collection', 'weights', 'config'):
-        table.add_column(column)
+    if names_only:
+        click.echo('\n'.join(names))
+        return
+    rows = []
     for name in names:
         model = models[name]
-        use = model.metadata.get('Use')
-        table.add_row(f'{name} *' if name == default else name, model.collection or '',
-                      model.weights_status + (f' ({use})' if use else ''), osp.relpath(model.config))
-    _console().print(table)
+        weights = model.weights_status + (f' ({model.use})' if model.use else '')
+        rows.append(('*' if name == default else '', name, model.collection or '', weights, osp.relpath(model.config, REPO_ROOT)))
+    header = ('default', 'name', 'collection', 'weights', 'config')
+    if not sys.stdout.isatty() and not wide:  # piped: plain text that cut, grep and copy-paste take whole
+        click.echo('\t'.join(header))
+        for row in rows:
+            click.echo('\t'.join(row))
+        return
+    from rich.table import Table
+    console = _console()
+    longest = max((len(name) for name in names), default=4)
+    title = f'{len(names)} models (* = the default of harmony harmonize)'
+    if not wide and console.width < longest + 60:  # too narrow for a table with whole names: one block per model
+        console.print(title, highlight=False)
+        for mark, name, collection, weights, config in rows:
+            console.print(f'{mark or " "} [bold]{name}[/bold]', highlight=False, soft_wrap=True)
+            console.print(f'    {collection} · {weights} · {config}', highlight=False, soft_wrap=True)
+        return
+    table = Table(title=title, title_justify='left')
+    table.add_column('', no_wrap=True)
+    table.add_column('name', no_wrap=True, min_width=longest)
+    for column in header[2:]:
+        table.add_column(column, overflow='fold')
+    for row in rows:
+        table.add_row(*row)
+    if wide:
+        console.width = max(console.width, longest + 2 + sum(max(len(row[i]) for row in rows or [header])
+                                                              for i in (0, 2, 3, 4)) + 20)
+    console.print(table)
 
 
 @main.command(short_help='Show a model\'s config, weights and published results.')
@@ -124,11 +151,14 @@ def info(name):
 def download(name, cache_dir):
     """Make a model's weights available offline: bundled weights are verified, hub weights downloaded (or found in
     the cache) and verified, and so are the weights it loads besides its own (a content encoder). A model without
-    released weights is an error (after those are fetched)."""
+    released weights is an error, said before anything is fetched."""
     from toolkit.zoo import download as download_model
     from toolkit.zoo import download_auxiliary, get_model_info
     try:
         status = get_model_info(name).weights_status
+        if status == 'not released':  # said first: fetching a content encoder for it would be wasted (or fail)
+            from toolkit.zoo import weights_path
+            weights_path(name)  # raises the zoo's "no weights have been released" error
         for what, path in download_auxiliary(name, cache_dir=cache_dir):
             click.echo(f'{name}: {what} verified: {path}')
         path = download_model(name, cache_dir=cache_dir)
@@ -178,16 +208,17 @@ def _folder_pairs(images: str, masks: str, output: str):
 def _harmonize_folder(harmonizer, pairs, masks, output, full_res, overwrite, skip_errors, retrieval=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from toolkit.apis.harmonizer import check_output_path, mask_candidates
-    os.makedirs(output, exist_ok=True)
+    from toolkit.apis.harmonizer import check_output_path, folder_outputs, mask_candidates
+    targets, notes = folder_outputs([image for image, _ in pairs], output)
+    for note in notes:
+        click.echo(note)
     inputs = {osp.realpath(path) for pair in pairs for path in pair if path}
     written, skipped, failed = 0, 0, []
     errors = _errors()
     with Progress(TextColumn('harmonizing'), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=_console(), transient=True) as bar:
         task = bar.add_task('harmonizing', total=len(pairs))
-        for image_path, mask_path in pairs:
-            target = osp.join(output, osp.splitext(osp.basename(image_path))[0] + '.png')
+        for (image_path, mask_path), target in zip(pairs, targets):
             try:
                 if osp.realpath(target) in inputs:
                     raise click.ClickException(f'{target}: would overwrite an input; choose another output folder')
@@ -222,6 +253,27 @@ def _harmonize_folder(harmonizer, pairs, masks, output, full_res, overwrite, ski
         raise SystemExit(1)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a job scheduler, `kill`, a closed session) handled like Ctrl-C: the write in progress is
+    abandoned and its temporary file removed, finished outputs stay."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def _warn_if_restricted(model: Optional[str]) -> None:
+    """One line on stderr when the zoo marks the model for comparison only (worse than the input on the dev
+    set): its pictures are for reproducing a table, not for use."""
+    from toolkit.zoo import default_model_name, get_model_info, load_index
+    if model is None or model not in load_index():
+        return
+    info = get_model_info(model)
+    if info.comparison_only:
+        click.echo(f'warning: {model} is marked "{info.use}" in the model zoo (it makes composites worse than the '
+                   f'input on average, docs/zoo.md); for real use omit -m to get {default_model_name()}', err=True)
+
+
 @main.command(short_help='Harmonize IMAGE with MASK, or a folder of composites.')
 @click.option('--model', '-m', default=None,
               help='zoo name (harmony list) or CONFIG.py:CHECKPOINT; default: the zoo\'s default model')
@@ -234,6 +286,9 @@ def _harmonize_folder(harmonizer, pairs, masks, output, full_res, overwrite, ski
 @click.option('--skip-errors', is_flag=True,
               help='folder mode: report a bad file and go on with the rest (exit status 1 if any failed)')
 @click.option('--device', default=None, help='cpu, cuda or cuda:N (default: cuda when available, else cpu)')
+@click.option('--threads', type=click.IntRange(min=1), default=None,
+              help='CPU threads (default: OMP_NUM_THREADS when set, else 1: the work is single-threaded '
+                   'NumPy/OpenCV and a tiny network, and extra torch threads slow down on a busy machine)')
 @click.option('--full-res/--no-full-res', default=True, show_default=True,
               help='carry the colour change to full resolution (else upsample the network output bilinearly)')
 @click.option('--alpha', type=click.Choice(['flatten', 'refuse']), default='flatten', show_default=True,
@@ -246,7 +301,7 @@ def _harmonize_folder(harmonizer, pairs, masks, output, full_res, overwrite, ski
 @click.option('--num-references', default=1, show_default=True, help='with --gallery: references used per composite')
 @click.option('--retrieval-config', default=None,
               help='with --gallery: the config the gallery was built with (default: the Raiha retrieval config)')
-def harmonize(model, image, mask, images, masks, output, overwrite, skip_errors, device, full_res, alpha,
+def harmonize(model, image, mask, images, masks, output, overwrite, skip_errors, device, threads, full_res, alpha,
               random_weights, references, gallery, num_references, retrieval_config):
     """Harmonize IMAGE with MASK into -o OUT, or every composite in --images with its mask from --masks into the
     folder -o OUT_DIR.
@@ -255,7 +310,8 @@ def harmonize(model, image, mask, images, masks, output, overwrite, skip_errors,
     references used and their scores are printed); without either they run in the non-reference setting.
 
     Outputs are written atomically; an existing output is kept unless --overwrite, so an interrupted folder run
-    continues where it stopped when started again.
+    (Ctrl-C or SIGTERM) continues where it stopped when started again; temporary files that a killed run left
+    are removed by the next run into the same folder.
     """
     folder_mode = images is not None or masks is not None
     if folder_mode and (image or mask):
@@ -270,18 +326,29 @@ def harmonize(model, image, mask, images, masks, output, overwrite, skip_errors,
         raise click.UsageError('give --reference images or a --gallery to retrieve them from, not both')
     if references and folder_mode:
         raise click.UsageError('--reference is for one composite; in folder mode retrieve them with --gallery')
+    import signal
+    previous_handler = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        from toolkit.apis.harmonizer import Harmonizer, check_output_path
+        from toolkit.apis.harmonizer import (Harmonizer, check_output_folder, check_output_path,
+                                             remove_stale_partials)
+        from toolkit.apis.runtime import import_model_stack_for_inference, set_inference_threads
         if folder_mode:
             pairs = _folder_pairs(images, masks, output)
+            output_folder = output
         else:
             for path in (image, mask):
                 if not osp.isfile(path):
                     raise FileNotFoundError(f'{path}: file does not exist')
             check_output_path(output, [image, mask], overwrite)
+            output_folder = osp.dirname(output) or '.'
         for path in references:
             if not osp.isfile(path):
                 raise FileNotFoundError(f'{path}: reference image does not exist')
+        check_output_folder(output_folder)  # before the model runs: a folder we cannot write to is said now
+        remove_stale_partials(output_folder)
+        set_inference_threads(threads)
+        import_model_stack_for_inference()
+        _warn_if_restricted(model)
         harmonizer = Harmonizer.from_pretrained(model, device=device, random_weights=random_weights, alpha=alpha)
         if (references or gallery) and not harmonizer.uses_references:
             raise click.UsageError(f'{model or "the default model"} does not take references; choose a '
@@ -296,9 +363,10 @@ def harmonize(model, image, mask, images, masks, output, overwrite, skip_errors,
             click.echo(f'wrote {output}')
     except click.ClickException:
         raise
-    except KeyboardInterrupt:
-        click.echo('interrupted: finished outputs are complete; run the same command again to continue', err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as interruption:
+        what = 'terminated' if isinstance(interruption, Terminated) else 'interrupted'
+        click.echo(f'{what}: finished outputs are complete; run the same command again to continue', err=True)
+        sys.exit(143 if isinstance(interruption, Terminated) else 130)
     except Exception as error:  # noqa: BLE001  (every failure becomes one line, never a traceback)
         if _is_out_of_memory(error):
             _fail(RuntimeError(f'out of memory ({type(error).__name__}) while harmonizing '
@@ -306,7 +374,36 @@ def harmonize(model, image, mask, images, masks, output, overwrite, skip_errors,
         if isinstance(error, _errors()):
             _fail(error)
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
+
+
+def entry_point() -> None:
+    """The ``harmony`` console script: run the CLI, then end the process without tearing its modules down.
+
+    Interpreter shutdown garbage-collects every module, which with torch and MMEngine loaded costs ~0.45 s
+    of a ~2 s ``harmony harmonize`` call and does nothing useful: outputs are written and closed by then. The
+    exit handlers still run (``atexit``, logging), and the streams are flushed, before ``os._exit``.
+    """
+    import atexit
+    import logging
+    try:
+        main()
+        code = 0
+    except SystemExit as exit_request:
+        code = exit_request.code
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`harmony list | head`)
+            pass
+    os._exit(code or 0)
 
 
 if __name__ == '__main__':
-    main()
+    entry_point()

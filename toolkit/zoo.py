@@ -31,6 +31,7 @@ config's ``load_from`` of a file the index lists is verified against the index's
 """
 from __future__ import annotations
 
+import copy
 import difflib
 import fnmatch
 import os
@@ -93,6 +94,18 @@ class ZooModel:
         return bool(self.metadata.get('Learned', True))
 
     @property
+    def use(self) -> Optional[str]:
+        """The index's restriction on the model's use (``Metadata: Use``, e.g. ``comparison only``), if any."""
+        use = self.metadata.get('Use')
+        return str(use) if use else None
+
+    @property
+    def comparison_only(self) -> bool:
+        """Kept so that published comparisons reproduce, not for harmonizing (worse than the input on the dev
+        set; docs/zoo.md)."""
+        return 'comparison' in (self.use or '').lower()
+
+    @property
     def weights_status(self) -> str:
         """``bundled``, ``cached``, ``download``, ``not released`` or ``none needed``."""
         if isinstance(self.weights, BundledWeights):
@@ -110,11 +123,26 @@ def model_index_path() -> str:
     return os.environ.get(INDEX_ENV) or osp.join(REPO_ROOT, 'model-index.yml')
 
 
+#: LibYAML's loader when PyYAML was built with it (≈10× faster than the pure-Python one)
+_YAML_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+#: parsed index files by path, with the (mtime, size) they were parsed at: one command asks the index several
+#: questions, and an edited file is read again
+_PARSED: dict[str, tuple[tuple[int, int], dict]] = {}
+
+
 def _read_yaml(path: str) -> dict:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        raise FileNotFoundError(f'model index file {path} does not exist') from None
     if not osp.isfile(path):
         raise FileNotFoundError(f'model index file {path} does not exist')
-    with open(path, encoding='utf-8') as handle:
-        return yaml.safe_load(handle) or {}
+    signature = (stat.st_mtime_ns, stat.st_size)
+    cached = _PARSED.get(path)
+    if cached is None or cached[0] != signature:
+        with open(path, encoding='utf-8') as handle:
+            cached = _PARSED[path] = (signature, yaml.load(handle, Loader=_YAML_LOADER) or {})
+    return copy.deepcopy(cached[1])
 
 
 def _parse_weights(weights: Optional[dict], root: str):
@@ -275,10 +303,15 @@ def get_model(name: str, pretrained: bool = True, device: str = 'cpu', cache_dir
     """
     from toolkit.models import build_model_from_config
     info = get_model_info(name)
+    if pretrained and info.weights is None and info.learned:
+        # said before building: building a reference model fetches its content encoder, which would fail first
+        raise HubError(f'{name}: no weights have been released for this model; train it from its config '
+                       f'({osp.relpath(info.config, REPO_ROOT)}) and use CONFIG.py:CHECKPOINT')
+    weights_file = weights_path(name, cache_dir=cache_dir) if pretrained and info.weights is not None else None
     model, cfg = build_model_from_config(info.config)
     has_parameters = any(True for _ in model.parameters())
-    if pretrained and info.weights is not None:
-        load_weights(model, weights_path(name, cache_dir=cache_dir))
+    if weights_file is not None:
+        load_weights(model, weights_file)
     elif pretrained and has_parameters:
         raise HubError(f'{name} has no released weights in the model zoo; train it from its config '
                        f'({osp.relpath(info.config, REPO_ROOT)}) and use CONFIG.py:CHECKPOINT')

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from typing import Optional, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
@@ -86,6 +87,42 @@ class AffineCurveTransform:
         images = images.to(self.matrix.dtype)
         mixed = torch.einsum('bci,bihw->bchw', self.matrix, images) + self.offset[:, :, None, None]
         return self.curve(mixed).clamp(0, 1)
+
+    def apply_levels(self, pixels: np.ndarray) -> np.ndarray:
+        """The transform of a one-image batch applied to ``(h, w, 3)`` pixels on 0–255 (uint8 or float):
+        ``(h, w, 3)`` float32 on 0–255, unclipped (the full-resolution path of :class:`~toolkit.apis.Harmonizer`).
+
+        Whole-band NumPy/OpenCV operations: one ``cv2.transform`` for ``A·x + b``, then per channel the curve
+        segment of each value and its linear formula (the same function as :meth:`__call__`, in float32).
+
+        Example:
+            >>> transform = AffineCurveTransform.identity(segments=4)
+            >>> pixels = np.arange(12, dtype=np.uint8).reshape(2, 2, 3) * 20
+            >>> np.allclose(transform.apply_levels(pixels), pixels, atol=1e-3)
+            True
+        """
+        import cv2
+        if self.matrix.shape[0] != 1:
+            raise ValueError(f'apply_levels takes the transform of one image; this one has {self.matrix.shape[0]} '
+                             '(use select(index))')
+        segments = self.segments
+        matrix = self.matrix[0].detach().double().cpu().numpy()
+        offset = self.offset[0].detach().double().cpu().numpy()
+        knots = self.knots[0].detach().double().cpu().numpy()  # (3, K + 1) on [0, 1]
+        # on 0–255 levels: y = A·x + 255·b; on segment k, curve(y) = 255·knots[k] + slope_k·(y − 255·k/K)
+        slopes = (knots[:, 1:] - knots[:, :-1]) * segments
+        intercepts = 255.0 * knots[:, :-1] - slopes * (255.0 * np.arange(segments) / segments)
+        mixed = cv2.transform(np.asarray(pixels, dtype=np.float32),
+                              np.concatenate([matrix, 255.0 * offset[:, None]], 1).astype(np.float32))
+        segment = mixed * np.float32(segments / 255.0)
+        np.clip(segment, 0, segments - 1, out=segment)
+        segment = segment.astype(np.intp)  # floor, as the values are ≥ 0 now
+        for channel in range(3):
+            index = segment[..., channel]
+            values = mixed[..., channel]
+            values *= slopes[channel].astype(np.float32)[index]
+            values += intercepts[channel].astype(np.float32)[index]
+        return mixed
 
     def curve(self, values: Tensor) -> Tensor:
         """Per-channel piecewise-linear curve through the knots, extended linearly outside [0, 1]."""

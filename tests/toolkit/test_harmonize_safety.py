@@ -180,12 +180,10 @@ def test_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch):
     target = tmp_path / 'out.png'
     target.write_bytes(b'previous complete file')
 
-    def interrupted_write(path, image, *args):
-        with open(path, 'wb') as handle:
-            handle.write(b'half an image')
+    def interrupted_rename(source, destination):  # the temporary file is written; Ctrl-C before the rename
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cv2, 'imwrite', interrupted_write)
+    monkeypatch.setattr(os, 'replace', interrupted_rename)
     with pytest.raises(KeyboardInterrupt):
         save_image(str(target), np.zeros((4, 4, 3), np.uint8))
     assert target.read_bytes() == b'previous complete file'  # the old file, whole

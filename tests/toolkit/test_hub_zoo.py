@@ -272,8 +272,9 @@ def test_default_model_is_marked_and_used_without_model(tmp_path):
     name = zoo.default_model_name()
     listing = CliRunner().invoke(harmony, ['list'])
     assert listing.exit_code == 0
-    line = next(line for line in listing.output.splitlines() if name in line)
-    assert f'{name} *' in line and 'bundled' in line and '* = the default of harmony harmonize' in listing.output
+    line = next(line for line in listing.output.splitlines() if name in line)  # piped: tab-separated columns
+    assert line.split('\t')[:2] == ['*', name] and 'bundled' in line
+    assert listing.output.splitlines()[0].split('\t')[0] == 'default'
     composite = os.path.join(REPO_ROOT, 'data', 'samples', 'RainNet', 'composite_images', 'rainnet1_1_1.png')
     mask = os.path.join(REPO_ROOT, 'data', 'samples', 'RainNet', 'masks', 'rainnet1_1.png')
     out = tmp_path / 'out.png'

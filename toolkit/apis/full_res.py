@@ -17,9 +17,12 @@ The change is fitted in two parts, so that the common cases are reproduced **exa
 Models whose change *is* a global colour function (they implement ``color_mapping``, e.g. the
 colour-curve harmonizer) skip the fit: their function is applied to the full-resolution pixels.
 
-Memory and time: the full-resolution step runs in float32 over bands of rows
-(:func:`apply_in_bands`), so its extra memory does not grow with the image; the fit itself is at the
-network's resolution.
+Memory and time: the full-resolution step runs in float32 over bands of rows of the box around the
+foreground (:func:`apply_in_bands`), with whole-band NumPy/OpenCV operations, so its extra memory does not
+grow with the image and it does not depend on a thread pool (a machine busy with other jobs slowed the
+earlier per-band torch operations several-fold); the fit itself is at the network's resolution. It runs on
+the CPU whatever the network's device: it is memory-bound, and moving the image to a GPU and back costs as
+much as the step itself.
 """
 from __future__ import annotations
 
@@ -138,89 +141,148 @@ def apply_local_affine(image: Tensor, A: Tensor, b: Tensor) -> Tensor:
 
 
 # ------------------------------------------------------------------------------- band-wise application
-def _row_taps(out_size: int, in_size: int, start: int, stop: int, device=None):
-    """Source rows and weights of ``F.interpolate(mode='bilinear', align_corners=False)`` for rows ``start:stop``."""
-    position = (torch.arange(start, stop, dtype=torch.float64, device=device) + 0.5) * (in_size / out_size) - 0.5
-    position = position.clamp_min(0)
-    low = position.floor().long().clamp_max(in_size - 1)
-    high = (low + 1).clamp_max(in_size - 1)
-    return low, high, (position - low).float()
+def _linear_taps(out_size: int, in_size: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source indices and weights of ``F.interpolate(mode='bilinear', align_corners=False)`` along one axis, for
+    output positions ``start:stop`` (half-pixel centres, clamped at the borders)."""
+    position = (np.arange(start, stop, dtype=np.float64) + 0.5) * (in_size / out_size) - 0.5
+    position = np.maximum(position, 0.0)
+    low = np.minimum(np.floor(position).astype(np.int64), in_size - 1)
+    high = np.minimum(low + 1, in_size - 1)
+    return low, high, (position - low).astype(np.float32)
 
 
-def resample_rows(maps: Tensor, out_hw: tuple[int, int], row_start: int, row_stop: int) -> Tensor:
-    """Rows ``row_start:row_stop`` of ``F.interpolate(maps, out_hw, mode='bilinear', align_corners=False)``.
-
-    ``maps`` is ``(C, h, w)``; the result ``(C, row_stop − row_start, W)`` is computed without the rest: the
-    rows are interpolated on the small grid, then each row is stretched with a 1-D linear interpolation.
+def resample_window(maps: np.ndarray, out_hw: tuple[int, int], rows: tuple[int, int],
+                    cols: tuple[int, int]) -> np.ndarray:
+    """The window ``rows × cols`` of ``maps (C, h, w)`` resized bilinearly to ``out_hw`` (PyTorch's
+    ``align_corners=False`` convention), computed without the rest of the image: ``(C, rows, cols)`` float32.
 
     Example:
         >>> maps = torch.rand(2, 5, 7)
         >>> full = F.interpolate(maps[None], size=(31, 23), mode='bilinear', align_corners=False)[0]
-        >>> torch.allclose(resample_rows(maps, (31, 23), 10, 20), full[:, 10:20], atol=1e-6)
+        >>> window = resample_window(maps.numpy(), (31, 23), (10, 20), (3, 17))
+        >>> np.allclose(window, full[:, 10:20, 3:17].numpy(), atol=1e-6)
         True
     """
-    channels, height, width = maps.shape
-    top, bottom, weight = _row_taps(out_hw[0], height, row_start, row_stop, maps.device)
-    rows = torch.lerp(maps[:, top], maps[:, bottom], weight[None, :, None].to(maps.dtype))  # (C, rows, w): small
-    stretched = F.interpolate(rows.reshape(1, -1, width), size=out_hw[1], mode='linear', align_corners=False)
-    return stretched.view(channels, row_stop - row_start, out_hw[1])
+    maps = np.asarray(maps, dtype=np.float32)
+    top, bottom, row_weight = _linear_taps(out_hw[0], maps.shape[1], *rows)
+    left, right, col_weight = _linear_taps(out_hw[1], maps.shape[2], *cols)
+    row_weight = row_weight[None, :, None]
+    stretched_rows = maps[:, top] * (1 - row_weight) + maps[:, bottom] * row_weight  # (C, rows, w): small
+    return stretched_rows[:, :, left] * (1 - col_weight) + stretched_rows[:, :, right] * col_weight
 
 
-def band_rows(height: int, width: int, pixels_per_band: int = 1 << 18) -> list[tuple[int, int]]:
-    """Row ranges covering ``height`` with about ``pixels_per_band`` pixels each (a few MB of float32 per map:
-    small enough to stay in cache, large enough that Python's per-band cost does not matter)."""
+def band_rows(height: int, width: int, pixels_per_band: int = 1 << 20) -> list[tuple[int, int]]:
+    """Row ranges covering ``height`` with about ``pixels_per_band`` pixels each (a few MB of float32 per band:
+    large enough that the per-band cost of Python does not matter, small enough that memory does not grow with
+    the image)."""
     step = max(1, pixels_per_band // max(1, width))
     return [(start, min(height, start + step)) for start in range(0, height, step)]
 
 
-def apply_in_bands(composite: np.ndarray, soft_mask: np.ndarray, harmonize_band: Callable[[Tensor, int, int], Tensor],
-                   out: Optional[np.ndarray] = None, pixels_per_band: int = 1 << 18, device='cpu') -> np.ndarray:
+def foreground_window(soft_mask: np.ndarray) -> Optional[tuple[int, int, int, int]]:
+    """``(row_start, row_stop, col_start, col_stop)`` of the smallest box holding every pixel with a mask above
+    zero, or ``None`` when there is none: outside it the output is the composite, so nothing is computed there.
+
+    Example:
+        >>> mask = np.zeros((6, 8), np.uint8); mask[2:4, 1:7] = 255
+        >>> foreground_window(mask)
+        (2, 4, 1, 7)
+    """
+    rows = np.flatnonzero(soft_mask.any(axis=1))
+    if not rows.size:
+        return None
+    cols = np.flatnonzero(soft_mask[rows[0]:rows[-1] + 1].any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+#: ``harmonize_band(pixels (h, w, 3) uint8, (row_start, row_stop), (col_start, col_stop))`` → the harmonized
+#: pixels ``(h, w, 3)`` float32 on 0–255 (unclipped; a new array or a view the caller may not write to)
+BandFunction = Callable[[np.ndarray, tuple[int, int], tuple[int, int]], np.ndarray]
+
+
+def apply_in_bands(composite: np.ndarray, soft_mask: np.ndarray, harmonize_band: BandFunction,
+                   out: Optional[np.ndarray] = None, pixels_per_band: int = 1 << 20) -> np.ndarray:
     """Harmonize a full-resolution composite band by band and blend it into the background.
+
+    Only the box around the foreground (:func:`foreground_window`) is computed, in bands of about
+    ``pixels_per_band`` pixels, with whole-band NumPy/OpenCV operations: no thread pool (each call is one
+    single-threaded pass over a few MB), so the step neither needs nor fights for a second core.
 
     Args:
         composite: ``(H, W, 3)`` uint8 RGB.
         soft_mask: ``(H, W)`` uint8 (0–255) or float in [0, 1].
-        harmonize_band: ``(1, 3, h, W)`` float32 band in [0, 1] and its rows ``start, stop`` → the
-            harmonized band ``(1, 3, h, W)`` in [0, 1] (a new tensor).
+        harmonize_band: see :data:`BandFunction`.
         out: where to write (default: a new array; may be ``composite`` itself to work in place).
 
     Returns:
-        ``(H, W, 3)`` uint8 ``round(harmonized·m + composite·(1 − m))``; where ``m = 0`` exactly the composite
-        (``composite + (harmonized − composite)·0``).
+        ``(H, W, 3)`` uint8 ``round(clip(harmonized)·m + composite·(1 − m))``; where ``m = 0`` exactly the
+        composite.
+
+    Example:
+        >>> image = np.full((4, 5, 3), 100, np.uint8); mask = np.zeros((4, 5), np.uint8); mask[1:3, 1:3] = 255
+        >>> out = apply_in_bands(image, mask, lambda pixels, rows, cols: pixels * 1.5)
+        >>> int(out[1, 1, 0]), int(out[0, 0, 0])
+        (150, 100)
     """
-    height, width = composite.shape[:2]
-    out = np.empty_like(composite) if out is None else out
-    scale = 255.0 if soft_mask.dtype == np.uint8 else 1.0
-    for start, stop in band_rows(height, width, pixels_per_band):
-        pixels = torch.empty((3, stop - start, width), dtype=torch.float32, device=device)
-        pixels.copy_(torch.from_numpy(composite[start:stop]).to(device).permute(2, 0, 1))  # one pass: HWC u8 → CHW f32
-        weight = torch.from_numpy(np.ascontiguousarray(soft_mask[start:stop])).to(device).float().div_(scale)
-        harmonized = harmonize_band((pixels / 255.0)[None], start, stop)[0]
-        blended = harmonized.clamp_(0, 1).mul_(255.0).sub_(pixels).mul_(weight).add_(pixels).round_()
-        out[start:stop] = blended.permute(1, 2, 0).to(torch.uint8).cpu().numpy()
+    if out is None:
+        out = composite.copy()
+    elif out is not composite:
+        np.copyto(out, composite)
+    window = foreground_window(soft_mask)
+    if window is None:
+        return out
+    row_start, row_stop, col_start, col_stop = window
+    scale = np.float32(1.0 / 255.0 if soft_mask.dtype == np.uint8 else 1.0)
+    for start, stop in band_rows(row_stop - row_start, col_stop - col_start, pixels_per_band):
+        rows, cols = (row_start + start, row_start + stop), (col_start, col_stop)
+        pixels = composite[rows[0]:rows[1], col_start:col_stop]
+        weight = soft_mask[rows[0]:rows[1], col_start:col_stop].astype(np.float32) * scale
+        harmonized = np.clip(harmonize_band(pixels, rows, cols), 0.0, 255.0)  # a new array: ours to modify
+        harmonized -= pixels
+        harmonized *= weight[..., None]
+        harmonized += pixels
+        out[rows[0]:rows[1], col_start:col_stop] = np.rint(harmonized, out=harmonized)
     return out
 
 
-def colour_transform_band(fit: ColourTransformFit, full_hw: tuple[int, int]) -> Callable[[Tensor, int, int], Tensor]:
-    """A ``harmonize_band`` for :func:`apply_in_bands` that applies a fitted colour change in float32."""
-    matrix, offset = fit.matrix[0].float(), fit.offset[0].float()
-    local = None
-    if fit.local_matrix is not None:  # channels: ΔA[c, i] at 3c + i, then Δb[c]
-        local = torch.cat([fit.local_matrix[0].reshape(9, *fit.local_matrix.shape[-2:]), fit.local_offset[0]]).float()
+def _levels_matrix(matrix: Tensor, offset: Tensor) -> np.ndarray:
+    """``M (3, 3)`` and ``c (3,)`` of a map on [0, 1] → the ``(3, 4)`` map on 0–255 levels ``[M | 255·c]``."""
+    return np.concatenate([matrix.detach().cpu().double().numpy(),
+                           255.0 * offset.detach().cpu().double().numpy()[:, None]], 1).astype(np.float32)
 
-    def harmonize_band(band: Tensor, start: int, stop: int) -> Tensor:
-        image = band[0]
-        if local is None:
-            mixed = offset.to(image.device)[:, None, None].expand_as(image).clone()
-            for channel in range(3):
-                mixed.addcmul_(matrix[:, channel].to(image.device)[:, None, None], image[channel:channel + 1])
-            return mixed[None]
-        maps = resample_rows(local.to(image.device), full_hw, start, stop)
-        maps[:9].view(3, 3, -1).add_(matrix.to(image.device)[..., None])
-        mixed = maps[9:].add_(offset.to(image.device)[:, None, None])
+
+def affine_levels(pixels: np.ndarray, matrix_3x4: np.ndarray) -> np.ndarray:
+    """``M·x + c`` per pixel of ``(h, w, 3)`` levels, with ``matrix_3x4 = [M | c]``: ``(h, w, 3)`` float32.
+
+    One OpenCV pass (``cv2.transform``) over the band.
+    """
+    import cv2
+    return cv2.transform(np.asarray(pixels, dtype=np.float32), matrix_3x4)
+
+
+def colour_transform_band(fit: ColourTransformFit, full_hw: tuple[int, int]) -> BandFunction:
+    """A :data:`BandFunction` that applies a fitted colour change at full resolution (float32).
+
+    The global map is one ``cv2.transform``; the local corrections are resampled for the band's window and
+    applied channel by channel.
+    """
+    global_map = _levels_matrix(fit.matrix[0], fit.offset[0])
+    if fit.local_matrix is None:
+        return lambda pixels, rows, cols: affine_levels(pixels, global_map)
+    # channels: ΔA[c, i] at 3c + i, then Δb[c] (on 0–255 levels)
+    local = torch.cat([fit.local_matrix[0].reshape(9, *fit.local_matrix.shape[-2:]),
+                       255.0 * fit.local_offset[0]]).float().cpu().numpy()
+
+    def harmonize_band(pixels: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
+        maps = resample_window(local, full_hw, rows, cols)  # (12, h, w)
+        source = pixels.astype(np.float32)
+        mixed = affine_levels(source, global_map)
         for channel in range(3):
-            mixed.addcmul_(maps[channel:9:3], image[channel:channel + 1])
-        return mixed[None]
+            target = mixed[..., channel]
+            target += maps[9 + channel]
+            for inner in range(3):
+                target += maps[3 * channel + inner] * source[..., inner]
+        return mixed
 
     return harmonize_band
 
@@ -238,5 +300,12 @@ def upsample_colour_transform(low_input: Tensor, low_output: Tensor, full_input:
         ``(1, 3, H, W)`` float32 in [0, 1].
     """
     fit = fit_colour_transform(low_input, low_output, weights, radius, eps)
-    band = colour_transform_band(fit, tuple(full_input.shape[-2:]))
-    return band(full_input.float(), 0, full_input.shape[-2]).clamp(0, 1)
+    image = full_input.double()
+    if fit.local_matrix is None:
+        mapped = torch.einsum('bci,bihw->bchw', fit.matrix, image) + fit.offset[..., None, None]
+    else:
+        A, b = fit.dense()
+        size = tuple(full_input.shape[-2:])
+        A = F.interpolate(A.flatten(1, 2), size=size, mode='bilinear', align_corners=False).view(1, 3, 3, *size)
+        mapped = apply_local_affine(image, A, F.interpolate(b, size=size, mode='bilinear', align_corners=False))
+    return mapped.clamp(0, 1).float()

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import os
 import os.path as osp
+import re
+import socket
+import tempfile
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Union
 
@@ -24,7 +27,7 @@ from toolkit.datasets.io import HarmonizationDataError, drop_alpha, mask_scale, 
 from toolkit.datasets.transforms.processing import match_size, resize_image, resize_mask
 from toolkit.utils.device import resolve_device
 
-from .full_res import apply_in_bands, colour_transform_band, fit_colour_transform, resample_rows
+from .full_res import BandFunction, apply_in_bands, colour_transform_band, fit_colour_transform, resample_window
 
 ImageInput = Union[str, os.PathLike, np.ndarray, 'PIL.Image.Image']  # noqa: F821
 
@@ -117,6 +120,23 @@ def check_regions(mask: np.ndarray, label: str, min_background: float = MIN_BACK
             f'at least {100 * min_background:g} % must be background, whose colours the foreground is matched to')
 
 
+def prepare_pair(image: ImageInput, mask: ImageInput, index: int = 0, alpha: str = 'flatten',
+                 min_background: float = MIN_BACKGROUND_FRACTION) -> tuple[np.ndarray, np.ndarray]:
+    """Load and check one composite and mask by the rules of the module doc (every model, the CLI and the page
+    use them): ``(composite (H, W, 3) uint8, mask (H, W) uint8 0–255)``.
+
+    Raises:
+        HarmonizationDataError: naming the file (or ``image N`` / ``mask N`` for arrays) and the problem.
+    """
+    label = str(image) if isinstance(image, (str, os.PathLike)) else f'image {index}'
+    mask_label = str(mask) if isinstance(mask, (str, os.PathLike)) else f'mask {index}'
+    composite = load_image_input(image, label, alpha)
+    soft_mask = load_mask_input(mask, mask_label, dtype=np.uint8)
+    soft_mask = match_size(soft_mask, composite.shape[:2], mask_label, label)
+    check_regions(soft_mask, mask_label, min_background)
+    return composite, soft_mask
+
+
 class TransferFunctionModel:
     """A non-learned harmonizer run as a plain function, without MMEngine's model stack (which alone costs ~1 s
     to import): ``function(images (B, 3, H, W) on 0–255, foreground (B, 1, H, W) binary) → images``.
@@ -182,6 +202,19 @@ def _load_model(name_or_config: Optional[str], checkpoint: Optional[str], device
     return model
 
 
+def _mapping_band(mapping) -> BandFunction:
+    """A model's colour function (``color_mapping``, one image) as a :data:`BandFunction`: its own NumPy path
+    (``apply_levels``) when it has one, else the torch function on the band."""
+    if callable(getattr(mapping, 'apply_levels', None)):
+        return lambda pixels, rows, cols: mapping.apply_levels(pixels)
+
+    def harmonize_band(pixels: np.ndarray, rows, cols) -> np.ndarray:
+        unit = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))[None].float() / 255.0
+        return mapping(unit)[0].float().cpu().numpy().transpose(1, 2, 0) * np.float32(255.0)
+
+    return harmonize_band
+
+
 class Harmonizer:
     """Harmonize composites of any size with a model that runs at a fixed resolution.
 
@@ -230,13 +263,7 @@ class Harmonizer:
     # ------------------------------------------------------------------------------------------------
     def prepare(self, image: ImageInput, mask: ImageInput, index: int = 0):
         """Load and check one pair: ``(composite (H, W, 3) uint8, mask (H, W) uint8 0–255)``."""
-        label = str(image) if isinstance(image, (str, os.PathLike)) else f'image {index}'
-        mask_label = str(mask) if isinstance(mask, (str, os.PathLike)) else f'mask {index}'
-        composite = load_image_input(image, label, self.alpha)
-        soft_mask = load_mask_input(mask, mask_label, dtype=np.uint8)
-        soft_mask = match_size(soft_mask, composite.shape[:2], mask_label, label)
-        check_regions(soft_mask, mask_label, self.min_background)
-        return composite, soft_mask
+        return prepare_pair(image, mask, index, self.alpha, self.min_background)
 
     def _low_resolution(self, composite: np.ndarray, soft_mask: np.ndarray):
         size = (self.resolution, self.resolution)
@@ -292,19 +319,21 @@ class Harmonizer:
         return prediction, mapping
 
     def _band_function(self, composite: np.ndarray, low_composite: np.ndarray, low_mask: np.ndarray,
-                       prediction: torch.Tensor, mapping, full_res: bool) -> Callable:
+                       prediction: torch.Tensor, mapping, full_res: bool) -> BandFunction:
         height, width = composite.shape[:2]
-        low_out = prediction.float() / 255.0  # (3, r, r)
+        low_out = prediction.detach().float().cpu().numpy()  # (3, r, r) on 0–255
         if composite.shape[:2] == low_composite.shape[:2]:  # already at the network's size: use its output
-            return lambda band, start, stop: low_out[None, :, start:stop]
+            low_levels = low_out.transpose(1, 2, 0)
+            return lambda pixels, rows, cols: low_levels[rows[0]:rows[1], cols[0]:cols[1]]
         if full_res and mapping is not None:
-            return lambda band, start, stop: mapping(band)
+            return _mapping_band(mapping)
         if full_res:
-            low_in = torch.from_numpy(low_composite.transpose(2, 0, 1))[None].to(self.device).double() / 255.0
-            weights = torch.from_numpy(low_mask)[None, None].to(self.device)
-            fit = fit_colour_transform(low_in, low_out[None].double(), weights, self.radius, self.eps)
+            low_in = torch.from_numpy(low_composite.transpose(2, 0, 1))[None].double() / 255.0
+            weights = torch.from_numpy(low_mask)[None, None]
+            fit = fit_colour_transform(low_in, torch.from_numpy(low_out)[None].double() / 255.0, weights,
+                                       self.radius, self.eps)
             return colour_transform_band(fit, (height, width))
-        return lambda band, start, stop: resample_rows(low_out, (height, width), start, stop)[None]
+        return lambda pixels, rows, cols: resample_window(low_out, (height, width), rows, cols).transpose(1, 2, 0)
 
     def _harmonize_prepared(self, prepared: list, full_res: bool, in_place: bool = False,
                             references: Optional[list] = None) -> list:
@@ -315,8 +344,7 @@ class Harmonizer:
         for index, ((composite, soft_mask), (low_composite, low_mask)) in enumerate(zip(prepared, lows)):
             single = None if mapping is None else mapping.select(index)
             band = self._band_function(composite, low_composite, low_mask, predictions[index], single, full_res)
-            outputs.append(apply_in_bands(composite, soft_mask, band, out=composite if in_place else None,
-                                          device=self.device))
+            outputs.append(apply_in_bands(composite, soft_mask, band, out=composite if in_place else None))
         return outputs
 
     def harmonize(self, image, mask, full_res: Optional[bool] = None, references=None):
@@ -428,22 +456,91 @@ def check_output_path(output_path: str, inputs: Sequence[str], overwrite: bool =
         raise HarmonizationDataError(f'{output_path}: already exists; pass --overwrite to replace it')
 
 
+#: temporary files of :func:`save_image`: ``.<stem>.partial-<host>-<pid><ext>`` beside the output
+_PARTIAL = re.compile(r'^\.(?P<stem>.+)\.partial-(?:(?P<host>[^/]+)-)?(?P<pid>\d+)(?P<ext>\.[A-Za-z0-9]+)$')
+
+
+def _host() -> str:
+    return re.sub(r'[^A-Za-z0-9_.]', '_', socket.gethostname()) or 'localhost'
+
+
+def _process_is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_partials(folder: str) -> list[str]:
+    """Remove the temporary files that runs killed on this machine (SIGKILL, power loss) left in ``folder``.
+
+    A temporary file names its host and process (see :func:`save_image`); it is stale when that process no
+    longer runs. Files of live processes and of other hosts (a shared folder) are kept. Returns the removed
+    paths.
+    """
+    removed = []
+    if not osp.isdir(folder):
+        return removed
+    host = _host()
+    for name in os.listdir(folder):
+        match = _PARTIAL.match(name)
+        if not match or (match['host'] not in (None, host)) or int(match['pid']) == os.getpid():
+            continue
+        if not _process_is_alive(int(match['pid'])):
+            try:
+                os.remove(osp.join(folder, name))
+                removed.append(osp.join(folder, name))
+            except OSError:
+                pass
+    return removed
+
+
+def check_output_folder(folder: str) -> None:
+    """Make sure images can be written into ``folder`` (created when missing) before any work is done.
+
+    Raises:
+        HarmonizationDataError: naming the folder and the operating system's reason (permission denied,
+            read-only file system, a file in the way, …).
+    """
+    folder = folder or '.'
+    try:
+        os.makedirs(folder, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix='.harmony-write-check-', dir=folder)
+        os.close(handle)
+        os.remove(probe)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise HarmonizationDataError(f'{folder}: cannot write the output there ({reason})') from None
+
+
 def save_image(path: Union[str, Path], image: np.ndarray, in_place: bool = False) -> None:
     """Write an RGB uint8 image (format from the extension) atomically: a temporary file in the same folder,
     then a rename, so the path holds either the old file or the complete new one.
 
-    ``in_place`` lets the RGB→BGR conversion reuse ``image``'s buffer (it is BGR afterwards).
+    The image is encoded in memory first, so a failure to write says why (the operating system's reason:
+    no space, permission denied), and one to encode says so. ``in_place`` lets the RGB→BGR conversion reuse
+    ``image``'s buffer (it is BGR afterwards).
     """
     import cv2
     path = str(path)
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     stem, extension = osp.splitext(osp.basename(path))
-    temporary = osp.join(folder, f'.{stem}.partial-{os.getpid()}{extension}')
+    temporary = osp.join(folder, f'.{stem}.partial-{_host()}-{os.getpid()}{extension}')
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR, dst=image if in_place else None)
+    encoded, data = cv2.imencode(extension, bgr)
+    if not encoded:
+        raise OSError(f'{path}: OpenCV could not encode a {image.shape[1]}×{image.shape[0]} image as {extension}')
     try:
-        if not cv2.imwrite(temporary, bgr):
-            raise OSError(f'{path}: could not write the image (unsupported format or no space)')
+        try:
+            with open(temporary, 'wb') as handle:
+                handle.write(data.data)
+        except OSError as error:
+            raise OSError(f'{path}: could not write the image ({error.strerror or error})') from None
+        del data
         os.replace(temporary, path)
     except BaseException:
         if osp.exists(temporary):
@@ -467,6 +564,38 @@ def pair_masks(image_paths: Sequence[str], mask_dir: str) -> list[tuple[str, Opt
             pass
         pairs.append((path, next((candidate for candidate in candidates if osp.isfile(candidate)), None)))
     return pairs
+
+
+def folder_outputs(image_paths: Sequence[str], output_dir: str) -> tuple[list[str], list[str]]:
+    """The output file of each composite of a folder run, and a note per renamed one.
+
+    ``x.jpg`` is written to ``<output_dir>/x.png``. Composites that share a stem (``x.jpg`` and ``x.png``) would
+    overwrite each other there, so each of them is written to ``x.<ext>.png`` instead (``x.jpg.png``,
+    ``x.png.png``) and a note says so; a name that still collides is refused.
+
+    Raises:
+        HarmonizationDataError: two composites that cannot be given distinct output names.
+
+    Example:
+        >>> folder_outputs(['in/a.jpg', 'in/a.png', 'in/b.jpg'], 'out')[0]
+        ['out/a.jpg.png', 'out/a.png.png', 'out/b.png']
+    """
+    stems = [osp.splitext(osp.basename(path))[0] for path in image_paths]
+    counts: dict[str, int] = {}
+    for stem in stems:
+        counts[stem] = counts.get(stem, 0) + 1
+    targets, notes, taken = [], [], {}
+    for path, stem in zip(image_paths, stems):
+        name = stem + '.png' if counts[stem] == 1 else osp.basename(path) + '.png'
+        if counts[stem] > 1:
+            notes.append(f'{path}: another composite is also named {stem}.*; writing {name} instead of {stem}.png')
+        target = osp.join(output_dir, name)
+        if target in taken:
+            raise HarmonizationDataError(f'{path}: its output {target} is also the output of {taken[target]}; '
+                                         'rename one of them')
+        taken[target] = path
+        targets.append(target)
+    return targets, notes
 
 
 def mask_candidates(image_path: str, mask_dir: str) -> str:

@@ -44,9 +44,10 @@ def _child(model: str, image: str, mask: str, output: str, full_res: bool, threa
     import resource
     start = time.perf_counter()
     import torch
-    if threads:
-        torch.set_num_threads(threads)
+
     from toolkit.apis.harmonizer import Harmonizer, save_image
+    from toolkit.apis.runtime import set_inference_threads
+    set_inference_threads(threads)  # as `harmony harmonize` does: --threads, else OMP_NUM_THREADS, else 1
     harmonizer = Harmonizer.from_pretrained(model, device='cpu')
     startup = time.perf_counter() - start
     times = {}
@@ -88,6 +89,96 @@ def measure(model: str, sizes: Sequence[tuple[int, int]], full_res: bool = True,
             rows.append(row)
             os.remove(image)
     return rows
+
+
+#: the folder of the load benchmark: ten composites from 4992×3328 (HAdobe5k's largest) down to 256×256
+FOLDER_SIZES = ((4992, 3328), (4368, 2912), (3000, 2000), (2048, 1536), (1024, 768), (800, 600), (640, 480),
+                (512, 512), (312, 230), (256, 256))
+
+
+def _harmony_command(*args: str) -> list[str]:
+    return [sys.executable, '-m', 'toolkit.cli', *args]
+
+
+def _environment(**extra) -> dict:
+    environment = dict(os.environ, PYTHONPATH=osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
+    environment.pop('OMP_NUM_THREADS', None)
+    environment.update(extra)
+    return environment
+
+
+class BusyCores:
+    """``count`` CPU-bound processes (``while True: pass``) for the duration of a ``with`` block: the load of a
+    shared workstation or a CI box, made reproducible."""
+
+    def __init__(self, count: int):
+        self.count, self.processes = count, []
+
+    def __enter__(self):
+        self.processes = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(self.count)]
+        time.sleep(0.5 if self.count else 0)  # let them get scheduled
+        return self
+
+    def __exit__(self, *exc):
+        for process in self.processes:
+            process.kill()
+            process.wait()
+
+
+def time_command(command: list[str], environment: dict, runs: int = 3) -> dict:
+    """Median and all wall times of ``runs`` runs of ``command`` (each must succeed)."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, text=True, env=environment)
+        times.append(time.perf_counter() - start)
+        if result.returncode:
+            raise RuntimeError(f'{" ".join(command)} failed: {result.stderr.strip()[-500:]}')
+    return dict(median_s=sorted(times)[len(times) // 2], runs_s=times)
+
+
+def folder_under_load(model: Optional[str] = None, busy: Sequence[int] = (0, 2), runs: int = 3,
+                      folder: Optional[str] = None) -> list[dict]:
+    """``harmony harmonize --images --masks`` over :data:`FOLDER_SIZES` with the threads the CLI chooses and
+    with ``OMP_NUM_THREADS=1``, on an idle machine and beside ``busy`` CPU-bound processes.
+
+    Returns one row per (busy processes, thread setting) with the median wall time of ``runs`` runs (each a
+    fresh process with ``--overwrite``, start-up included) and, per load, the ratio default / one thread.
+    """
+    rows = []
+    with tempfile.TemporaryDirectory(dir=folder) as work:
+        images, masks, out = (osp.join(work, name) for name in ('images', 'masks', 'out'))
+        os.makedirs(images)
+        os.makedirs(masks)
+        for number, (width, height) in enumerate(FOLDER_SIZES):
+            image, mask = synthetic_composite(work, width, height, seed=number)
+            os.replace(image, osp.join(images, f'{number:02d}_{width}x{height}.jpg'))
+            os.replace(mask, osp.join(masks, f'{number:02d}_{width}x{height}.png'))
+        command = _harmony_command('harmonize', '--images', images, '--masks', masks, '-o', out, '--overwrite',
+                                   *(['-m', model] if model else []))
+        for count in busy:
+            timings = {}
+            with BusyCores(count):
+                for setting, environment in (('default', _environment()),
+                                             ('OMP_NUM_THREADS=1', _environment(OMP_NUM_THREADS='1'))):
+                    timings[setting] = time_command(command, environment, runs)
+            for setting, timing in timings.items():
+                rows.append(dict(busy_processes=count, threads=setting, images=len(FOLDER_SIZES), **timing,
+                                 ratio_to_one_thread=timing['median_s'] / timings['OMP_NUM_THREADS=1']['median_s']))
+    return rows
+
+
+def startup(model: Optional[str] = None, runs: int = 3, folder: Optional[str] = None) -> dict:
+    """Wall time (median of ``runs``) of ``harmony --help``, ``harmony list`` and a whole ``harmony harmonize``
+    call on a 256×256 composite."""
+    with tempfile.TemporaryDirectory(dir=folder) as work:
+        image, mask = synthetic_composite(work, 256, 256)
+        environment = _environment()
+        harmonize = _harmony_command('harmonize', image, mask, '-o', osp.join(work, 'o.png'), '--overwrite',
+                                     *(['-m', model] if model else []))
+        return dict(help_s=time_command(_harmony_command('--help'), environment, runs)['median_s'],
+                    list_s=time_command(_harmony_command('list'), environment, runs)['median_s'],
+                    harmonize_256_s=time_command(harmonize, environment, runs)['median_s'])
 
 
 if __name__ == '__main__' and len(sys.argv) > 1 and sys.argv[1] == '--child':

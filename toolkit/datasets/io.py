@@ -16,7 +16,10 @@ composite (:func:`match_size`); any other mismatch is an error naming both files
 """
 from __future__ import annotations
 
+import os
 import os.path as osp
+import sys
+from contextlib import contextmanager
 
 import cv2
 import numpy as np
@@ -30,11 +33,39 @@ class HarmonizationDataError(ValueError):
     """Bad input data; the message names the file and the problem."""
 
 
+@contextmanager
+def native_stderr_silenced():
+    """Silence what C libraries print to the process's stderr (file descriptor 2) while decoding.
+
+    libpng and libjpeg report a damaged file on stderr themselves (``libpng error: PNG input buffer is
+    incomplete``) before OpenCV returns ``None``; the caller then raises one error naming the file, so their
+    lines would only break the one-line rule. Python's own ``sys.stderr`` is flushed first and restored after.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to silence (a daemon)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _read_raw(path: str) -> np.ndarray:
     if not osp.isfile(path):
         raise HarmonizationDataError(f'{path}: file does not exist')
-    buffer = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED) if buffer.size else None
+    try:
+        buffer = np.fromfile(path, dtype=np.uint8)
+    except OSError as error:
+        raise HarmonizationDataError(f'{path}: cannot read the file ({error.strerror or error})') from None
+    with native_stderr_silenced():
+        image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED) if buffer.size else None
     if image is None:
         raise HarmonizationDataError(f'{path}: cannot decode image (unreadable or not an image file)')
     return _apply_exif_orientation(image, path)

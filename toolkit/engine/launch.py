@@ -1,7 +1,11 @@
 """What ``tools/train.py`` and ``tools/test.py`` do, importable so tests drive the same code."""
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import os.path as osp
+import re
 from typing import Optional
 
 import torch
@@ -20,9 +24,27 @@ def add_common_arguments(parser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
+def variant_name(cfg_options: Optional[dict]) -> str:
+    """A file-name-safe name for a set of ``--cfg-options`` (``''`` for none): the default work dir of a variant
+    is ``work_dirs/<config name>_<variant>``, so variants never share checkpoints.
+
+    Example:
+        >>> variant_name({'model.fusion.type': 'RAIN', 'train_cfg.max_iters': 10})
+        'model.fusion.type-RAIN,train_cfg.max_iters-10'
+    """
+    if not cfg_options:
+        return ''
+    parts = [f'{key}-{cfg_options[key]}' for key in sorted(cfg_options)]
+    name = re.sub(r'[^A-Za-z0-9._,+-]+', '_', ','.join(parts))
+    if len(name) > 96:  # long overrides: a readable start and a digest of the whole
+        name = name[:80] + '-' + hashlib.sha256(name.encode()).hexdigest()[:12]
+    return name
+
+
 def load_config(config: str, work_dir: Optional[str] = None, cfg_options: Optional[dict] = None,
                 launcher: str = 'none') -> Config:
-    """Read a config, apply overrides, and pick ``work_dir`` (default ``work_dirs/<config name>``)."""
+    """Read a config, apply overrides, and pick ``work_dir`` (default ``work_dirs/<config name>``, with
+    ``_<variant>`` appended for ``cfg_options``, see :func:`variant_name`)."""
     if not osp.isfile(config):
         raise FileNotFoundError(f'config {config} does not exist')
     cfg = Config.fromfile(config)
@@ -32,8 +54,54 @@ def load_config(config: str, work_dir: Optional[str] = None, cfg_options: Option
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
+        name = osp.splitext(osp.basename(config))[0]
+        variant = variant_name(cfg_options)
+        cfg.work_dir = osp.join('work_dirs', f'{name}_{variant}' if variant else name)
     return cfg
+
+
+#: what a work dir records of the config that trained in it (see :func:`claim_work_dir`)
+RUN_CONFIG_FILE = 'harmonyzoo_run_config.json'
+#: keys that may differ between runs sharing a work dir (where, and how they start)
+_PER_RUN_KEYS = ('work_dir', 'launcher', 'resume', 'load_from')
+
+
+def _flatten(tree, prefix: str = '') -> dict:
+    if isinstance(tree, dict):
+        flat = {}
+        for key, value in tree.items():
+            flat.update(_flatten(value, f'{prefix}{key}.'))
+        return flat
+    return {prefix[:-1]: tree}
+
+
+def claim_work_dir(cfg: Config) -> None:
+    """Refuse to train in a work dir that another configuration trained in, else record this one there.
+
+    Checkpoints of one configuration do not fit another (a ``--resume`` would load the wrong model or fail on
+    its optimizer state), and overwriting them loses a finished run.
+
+    Raises:
+        ValueError: naming the work dir and the settings that differ.
+    """
+    settings = json.loads(json.dumps({key: value for key, value in cfg.to_dict().items() if key not in _PER_RUN_KEYS},
+                                     sort_keys=True, default=str))
+    record = osp.join(cfg.work_dir, RUN_CONFIG_FILE)
+    if osp.isfile(record):
+        with open(record, encoding='utf-8') as handle:
+            previous = json.load(handle)
+        if previous != settings:
+            old, new = _flatten(previous), _flatten(settings)
+            differing = sorted(key for key in set(old) | set(new) if old.get(key, ...) != new.get(key, ...))
+            shown = ', '.join(f'{key} ({old.get(key, "unset")!r} there, {new.get(key, "unset")!r} now)'
+                              for key in differing[:3]) + (f' and {len(differing) - 3} more' if len(differing) > 3
+                                                           else '')
+            raise ValueError(f'{cfg.work_dir}: this work dir belongs to another configuration (differs in {shown}); '
+                             'give this run its own --work-dir, or remove the old one')
+        return
+    os.makedirs(cfg.work_dir, exist_ok=True)
+    with open(record, 'w', encoding='utf-8') as handle:
+        json.dump(settings, handle, indent=1, sort_keys=True)
 
 
 def enable_amp(cfg: Config, device: Optional[str] = None) -> str:
@@ -130,6 +198,12 @@ def _close_process_group() -> None:
         dist.destroy_process_group()
 
 
+def is_main_process_env() -> bool:
+    """Rank 0 as the launchers set it (torchrun's ``RANK``, slurm's ``SLURM_PROCID``), before any process group
+    exists: only it records the work dir's configuration."""
+    return int(os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0')) or 0) == 0
+
+
 def build_runner(cfg: Config) -> Runner:
     register_all_modules(init_default_scope=False)
     if 'runner_type' in cfg:
@@ -155,6 +229,8 @@ def train(config: str, work_dir: Optional[str] = None, resume: Optional[str] = N
         cfg.resume, cfg.load_from = True, None
     elif resume:
         cfg.resume, cfg.load_from = True, resume
+    if is_main_process_env():
+        claim_work_dir(cfg)
     runner = build_runner(cfg)
     try:
         runner.train()

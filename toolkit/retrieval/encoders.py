@@ -13,7 +13,9 @@ resolved commit is what the encoder reports in :attr:`DenseContentEncoder.identi
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import warnings
 from typing import Optional
 
@@ -143,6 +145,17 @@ def hub_file(weights: dict, filename: str, what: str, cache_dir: Optional[str] =
     return path, revision
 
 
+def state_dict_sha256(module: nn.Module) -> str:
+    """sha256 over a module's parameters and buffers (names, shapes, dtypes and bytes, in name order): what
+    identifies weights that exist in no file, such as a seeded random initialisation."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f'{name}:{tuple(tensor.shape)}:{tensor.dtype}'.encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b'')
+    return digest.hexdigest()
+
+
 def _weights_identity(weights: Optional[dict]) -> Optional[dict]:
     if weights is None:
         return None
@@ -162,7 +175,8 @@ class DenseContentEncoder(nn.Module):
         input_size: square side the image is resized to (448 in Raiha → a 32×32 grid with patch 14).
         weights: ``dict(repo_id=..., revision=<commit or None>, filename='model.safetensors', sha256=...)``
             or ``dict(path='local/model.safetensors')`` (with its ``config.json`` beside it);
-            ``None`` keeps the random initialisation (tests, or loading a state dict yourself).
+            ``None`` keeps a random initialisation seeded with ``random_seed`` (tests, or loading a state
+            dict yourself): identified by the sha256 of its weights, with a warning that its matches mean nothing.
         denoiser: ``None`` (off) or ``dict(weights=dict(repo_id, revision, filename), num_heads, pos_grid)``
             for the DVT denoiser (``weights=dict(path=...)``: a file made by ``tools/convert_checkpoint.py
             dvt-denoiser``); weights are required (a random denoiser would corrupt the features).
@@ -178,7 +192,7 @@ class DenseContentEncoder(nn.Module):
     """
 
     def __init__(self, arch: Optional[dict] = None, input_size: int = 448, weights: Optional[dict] = None,
-                 denoiser: Optional[dict] = None, frozen: bool = True):
+                 denoiser: Optional[dict] = None, frozen: bool = True, random_seed: int = 0):
         super().__init__()
         from transformers import Dinov2WithRegistersConfig, Dinov2WithRegistersModel
         arch = dict(DINOV2_REG_VITB14 if arch is None else arch)
@@ -191,7 +205,11 @@ class DenseContentEncoder(nn.Module):
         arch.setdefault('intermediate_size', int(arch['hidden_size'] * arch.get('mlp_ratio', 4)))
         config = Dinov2WithRegistersConfig(**arch)
         self.arch = {key: getattr(config, key) for key in sorted(set(DINOV2_REG_VITB14) | set(arch))}
-        self.vit = Dinov2WithRegistersModel(config)
+        with torch.random.fork_rng(devices=[]):
+            # without weights the encoder is a random one: seeded, so that a gallery built in one process and
+            # queried in another compares features of the same encoder (and the caller's RNG is untouched)
+            torch.manual_seed(random_seed)
+            self.vit = Dinov2WithRegistersModel(config)
         self.patch_size = config.patch_size
         if input_size % self.patch_size:
             raise ValueError(f'input_size {input_size} must be a multiple of the patch size {self.patch_size}')
@@ -218,6 +236,10 @@ class DenseContentEncoder(nn.Module):
         if frozen:
             self.requires_grad_(False)
             self.eval()
+        if weights is None:
+            logging.getLogger(__name__).warning(
+                'DenseContentEncoder has random weights (weights=None, seed %d): retrieval and reference matches '
+                'with it are meaningless; give weights= for real use', random_seed)
 
     @staticmethod
     def _load(module: nn.Module, weights: dict, filename: str) -> None:
@@ -243,8 +265,11 @@ class DenseContentEncoder(nn.Module):
         """What the features depend on (a gallery refuses queries from a different encoder); checkpoints of
         models using the encoder record it too. Local weight files are named by their sha256."""
         denoiser = None if self.denoiser is None else (_weights_identity(self.denoiser_weights) or True)
+        weights = _weights_identity(self.weights)
+        if weights is None:  # named by its current weights (seeded, or loaded later): two different ones never match
+            weights = dict(state_sha256=state_dict_sha256(self.vit))
         return dict(type=type(self).__name__, arch={key: self.arch[key] for key in sorted(self.arch)},
-                    input_size=self.input_size, weights=_weights_identity(self.weights), denoiser=denoiser)
+                    input_size=self.input_size, weights=weights, denoiser=denoiser)
 
     def forward(self, images: Tensor) -> Tensor:
         if images.ndim != 4 or images.shape[1] != 3:

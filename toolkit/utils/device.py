@@ -11,6 +11,17 @@ class DeviceError(ValueError):
     """A device that is spelled wrong or not available here; the message says which and what to use."""
 
 
+def available_devices() -> list[str]:
+    """The devices this machine can run on, as ``--device`` spells them (``cpu`` first)."""
+    import torch
+    devices = ['cpu']
+    if torch.cuda.is_available():
+        devices += ['cuda'] + [f'cuda:{index}' for index in range(torch.cuda.device_count())]
+    if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available():
+        devices.append('mps')
+    return devices
+
+
 def resolve_device(device: Optional[str] = None) -> str:
     """``None``/``'auto'`` → ``'cuda'`` when available, else ``'cpu'``; otherwise checked and returned.
 
@@ -21,17 +32,18 @@ def resolve_device(device: Optional[str] = None) -> str:
     Example:
         >>> resolve_device('cpu')
         'cpu'
-        >>> resolve_device('gpu')
+        >>> resolve_device('gpu')  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        toolkit.utils.device.DeviceError: unknown device 'gpu': use cpu, cuda or cuda:N
+        toolkit.utils.device.DeviceError: unknown device 'gpu': use cpu, cuda or cuda:N (available here: cpu...)
     """
     import torch
     if device in (None, '', 'auto'):
         return 'cuda' if torch.cuda.is_available() else 'cpu'
     device = str(device).strip().lower()
     if not _DEVICE.match(device):
-        raise DeviceError(f'unknown device {device!r}: use cpu, cuda or cuda:N')
+        raise DeviceError(f'unknown device {device!r}: use cpu, cuda or cuda:N (available here: '
+                          f'{", ".join(available_devices())})')
     if device.startswith('cuda'):
         if torch.version.cuda is None:
             raise DeviceError(f'--device {device}: this PyTorch build ({torch.__version__}) has no CUDA support; '

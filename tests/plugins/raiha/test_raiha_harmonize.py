@@ -124,16 +124,16 @@ def test_api_references_and_refusals(tiny_raiha, tmp_path):
 def test_download_fetches_the_content_encoder_and_offline_use_needs_no_network(fake_hub, tmp_path, monkeypatch):
     """`harmony download` of a Raiha model caches its pinned content encoder (config + weights, sha256-checked);
     then, offline, the model builds from the cache without a single request. A model without released generator
-    weights still ends with an error saying so."""
+    weights is refused first, before any encoder is fetched (issue 22: it used to fail on the encoder)."""
     import hashlib
 
     import yaml
-    from safetensors.torch import save
+    from safetensors.torch import save, save_file
 
     from toolkit import zoo
     from toolkit.retrieval import DenseContentEncoder
     torch.manual_seed(1)
-    source = DenseContentEncoder(arch=TINY_VIT, input_size=112)
+    source = DenseContentEncoder(arch=TINY_VIT, input_size=112, random_seed=1)
     weights, config = save(source.vit.state_dict()), json.dumps(TINY_VIT).encode()
     sha = fake_hub.add_commit('org/tiny-dinov2', {'config.json': config, 'model.safetensors': weights})
     digests = {'model.safetensors': hashlib.sha256(weights).hexdigest(),
@@ -144,18 +144,31 @@ def test_download_fetches_the_content_encoder_and_offline_use_needs_no_network(f
         f"model = dict(content_encoder=dict(_delete_=True, type='DenseContentEncoder', input_size=112, weights=dict("
         f"repo_id='org/tiny-dinov2', revision={sha!r}, filename='model.safetensors', sha256={digests!r})))\n")
     index = tmp_path / 'model-index.yml'
-    index.write_text(yaml.safe_dump({'Collections': [{'Name': 'Raiha'}], 'Models': [
-        {'Name': 'raiha-hub-test', 'In Collection': 'Raiha', 'Config': str(model_config), 'Weights': None}]}))
+    entries = [{'Name': 'raiha-unreleased', 'In Collection': 'Raiha', 'Config': str(model_config), 'Weights': None}]
+    index.write_text(yaml.safe_dump({'Collections': [{'Name': 'Raiha'}], 'Models': entries}))
     monkeypatch.setenv(zoo.INDEX_ENV, str(index))
+    # unreleased generator: said at once, nothing fetched (download and harmonize alike)
+    for command in (['download', 'raiha-unreleased'],
+                    ['harmonize', '-m', 'raiha-unreleased', COMPOSITE, MASK, '-o', str(tmp_path / 'o.png')]):
+        result = CliRunner().invoke(harmony, command)
+        assert result.exit_code != 0 and 'no weights have been released' in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1 and not fake_hub.requests, result.output
+    # released generator weights (bundled here): download verifies them and caches the pinned encoder
+    generator = zoo.get_model('raiha-unreleased', pretrained=False)
+    generator_file = tmp_path / 'raiha-hub-test.safetensors'
+    save_file({key: value.clone().contiguous() for key, value in generator.state_dict().items()}, str(generator_file))
+    entries.append({'Name': 'raiha-hub-test', 'In Collection': 'Raiha', 'Config': str(model_config), 'Weights': {
+        'file': str(generator_file), 'sha256': hashlib.sha256(generator_file.read_bytes()).hexdigest()}})
+    index.write_text(yaml.safe_dump({'Collections': [{'Name': 'Raiha'}], 'Models': entries}))
     result = CliRunner().invoke(harmony, ['download', 'raiha-hub-test'])
     assert 'content encoder config verified' in result.output and 'content encoder verified' in result.output
-    assert result.exit_code != 0 and 'no weights have been released' in result.output   # the generator is not
+    assert result.exit_code == 0 and 'bundled with HarmonyZoo, verified' in result.output, result.output
     assert any(f'/resolve/{sha}/model.safetensors' in url for _, url, _ in fake_hub.requests)
     # offline: from the cache, no request at all
     fake_hub.requests.clear()
     from huggingface_hub import constants
     monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
-    model = zoo.get_model('raiha-hub-test', pretrained=False)
+    model = zoo.get_model('raiha-hub-test', pretrained=True)
     assert not fake_hub.requests
     image = torch.rand(1, 3, 112, 112)
     with torch.no_grad():

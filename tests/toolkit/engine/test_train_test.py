@@ -187,3 +187,25 @@ def test_checkpoint_with_wrong_keys_is_an_error(tmp_path):
     torch.save({'state_dict': {'backbone.stem.0.conv.weight': torch.zeros(1)}, 'meta': {}}, bad)
     with pytest.raises(RuntimeError, match=r'bad.pth does not fit the model[\s\S]*missing keys'):
         run_test(TINY_CONFIG, str(bad), work_dir=str(tmp_path / 'w'))
+
+
+def test_cfg_options_variants_get_their_own_work_dirs_and_a_work_dir_keeps_its_config(tmp_path, monkeypatch):
+    """A variant trained with --cfg-options used to share `work_dirs/<config>` with the base run, overwriting its
+    checkpoints; `--resume` then loaded the other variant's optimizer state."""
+    from toolkit.engine.launch import claim_work_dir, load_config
+    monkeypatch.chdir(tmp_path)
+    config = os.path.join(REPO_ROOT, 'configs', 'clharmony', 'clharmony-tiny_stylefusion-s2am_adamw-20i_samples-64.py')
+    base = load_config(config)
+    rain = load_config(config, cfg_options={'model.fusion.type': 'RAIN'})
+    adain = load_config(config, cfg_options={'model.fusion.type': 'AdaIN'})
+    assert base.work_dir == os.path.join('work_dirs', 'clharmony-tiny_stylefusion-s2am_adamw-20i_samples-64')
+    assert rain.work_dir == base.work_dir + '_model.fusion.type-RAIN'
+    assert len({base.work_dir, rain.work_dir, adain.work_dir}) == 3
+    # one work dir, two configurations (an explicit --work-dir reused): the second is refused, naming the key
+    shared = str(tmp_path / 'shared')
+    claim_work_dir(load_config(config, work_dir=shared))
+    claim_work_dir(load_config(config, work_dir=shared))  # the same configuration may come back (resume)
+    with pytest.raises(ValueError, match=r'model\.fusion\.type') as refused:
+        run_train(config, work_dir=shared, cfg_options={'model.fusion.type': 'RAIN'})
+    assert shared in str(refused.value)
+    assert not glob.glob(os.path.join(shared, '*.pth'))

@@ -439,3 +439,42 @@ def test_illumination_band_bounds_eps_a_from_above():
     assert not score_gallery(query, content, hsv, 0.7, 0.7, illumination_max=0.8).qualifies.item()
     with pytest.raises(ValueError, match='illumination_max 0.8 is below'):
         HarmonizationRetriever(tiny_encoder(), illumination_threshold=0.9, illumination_max=0.8)
+
+
+def test_random_encoder_is_seeded_identified_by_its_weights_and_warned_about(caplog):
+    """With weights=None (the only offline option) every process used to draw its own random encoder, and the
+    gallery's identity (`weights: None`) could not tell them apart."""
+    import logging
+    with caplog.at_level(logging.WARNING, logger='toolkit.retrieval.encoders'):
+        first = DenseContentEncoder(arch=TINY_VIT, input_size=112)
+    assert any('random weights' in record.getMessage() and 'meaningless' in record.getMessage()
+               for record in caplog.records)
+    torch.rand(100)  # whatever the caller's RNG did in between
+    second = DenseContentEncoder(arch=TINY_VIT, input_size=112)
+    other_seed = DenseContentEncoder(arch=TINY_VIT, input_size=112, random_seed=1)
+    image = torch.rand(1, 3, 112, 112)
+    with torch.no_grad():
+        assert torch.equal(first(image), second(image))
+    assert first.identity == second.identity and first.identity['weights']['state_sha256']
+    assert other_seed.identity != first.identity
+
+
+def test_gallery_and_query_from_two_processes_with_a_random_encoder_agree(tmp_path):
+    """A gallery image queried with itself is its own best match when gallery and query run in two processes."""
+    config = tmp_path / 'retrieval.py'
+    config.write_text(f'retriever = dict(type="HarmonizationRetriever", grid=2, batch_size=2, num_workers=1, '
+                      f'content_threshold=0.5, illumination_threshold=0.0, '
+                      f'encoder=dict(type="DenseContentEncoder", input_size=112, arch={TINY_VIT!r}, weights=None))\n')
+    source = os.path.join(REPO, 'data', 'samples')
+    built = subprocess.run([sys.executable, 'tools/build_gallery.py', source, '--gallery', str(tmp_path / 'g'),
+                            '--config', str(config)], cwd=REPO, capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-2000:]
+    real = os.path.join(source, 'HAdobe5k', 'real_images', 'a0002.jpg')
+    mask = os.path.join(source, 'HAdobe5k', 'masks', 'a0002_1.png')
+    out = tmp_path / 'refs.json'
+    queried = subprocess.run([sys.executable, 'tools/retrieve.py', real, mask, '--gallery', str(tmp_path / 'g'),
+                              '--config', str(config), '-k', '1', '--out', str(out)], cwd=REPO, capture_output=True,
+                             text=True)
+    assert queried.returncode == 0, queried.stderr[-2000:]
+    found = json.loads(out.read_text())
+    assert found and found[0]['path'].endswith('a0002.jpg') and found[0]['content'] > 0.99, found
