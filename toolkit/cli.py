@@ -5,6 +5,8 @@
     harmony download NAME
     harmony harmonize IMAGE MASK -o OUT [--model NAME]           (the zoo's default model when omitted)
     harmony harmonize --images DIR --masks DIR -o OUT_DIR [--skip-errors] [--overwrite]
+    harmony compose CUTOUT.png BACKGROUND.jpg -o composite.png --mask-output mask.png [--x X --y Y --scale S]
+    harmony app [--port 7860]                                   (a local page to compose, harmonize, compare)
 
 Every error is one line on stderr and a non-zero exit status; no input file is ever written to.
 Heavy modules (torch, MMEngine) are imported only by the commands that need them.
@@ -376,6 +378,80 @@ def harmonize(model, image, mask, images, masks, output, overwrite, skip_errors,
         raise
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
+
+
+@main.command(short_help='Place a cut-out (PNG with alpha) on a background: composite + mask.')
+@click.argument('cutout')
+@click.argument('background')
+@click.option('-o', '--output', required=True, help='the composite (e.g. composite.png)')
+@click.option('--mask-output', required=True, help='its mask (e.g. mask.png): the cut-out\'s alpha, placed')
+@click.option('--x', type=int, default=None, help='left edge of the scaled cut-out in background pixels (default: centred)')
+@click.option('--y', type=int, default=None, help='top edge of the scaled cut-out in background pixels (default: centred)')
+@click.option('--scale', type=float, default=1.0, show_default=True, help='size factor of the cut-out')
+@click.option('--overwrite', is_flag=True, help='replace existing outputs (never inputs)')
+def compose(cutout, background, output, mask_output, x, y, scale, overwrite):
+    """Make a composite and its mask from a CUTOUT (an RGBA image whose alpha is the object) placed on a
+    BACKGROUND photo; then `harmony harmonize COMPOSITE MASK -o OUT`. The page of `harmony app` makes its
+    composites with the same code (toolkit/apis/compose.py)."""
+    try:
+        from toolkit.apis.compose import paste_cutout, read_cutout
+        from toolkit.apis.harmonizer import check_output_folder, check_output_path, save_image
+        from toolkit.datasets.io import read_image
+        for path in (cutout, background):
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'{path}: file does not exist')
+        for path in (output, mask_output):
+            check_output_path(path, [cutout, background], overwrite)
+            check_output_folder(osp.dirname(path) or '.')
+        if osp.realpath(output) == osp.realpath(mask_output):
+            raise ValueError(f'{output}: the composite and the mask need two different files')
+        composite, mask = paste_cutout(read_cutout(cutout), read_image(background, alpha='flatten'), x, y, scale,
+                                       label=cutout)
+        save_image(output, composite)
+        save_image(mask_output, mask[..., None].repeat(3, axis=2))
+    except _errors() as error:
+        _fail(error)
+    click.echo(f'wrote {output} and {mask_output} ({composite.shape[1]}×{composite.shape[0]}, '
+               f'{int((mask > 127).sum())} foreground pixels)')
+
+
+@main.command(short_help='A local page to compose, harmonize and compare models (127.0.0.1).')
+@click.option('--port', type=int, default=7860, show_default=True, help='port (0: any free one)')
+@click.option('--host', default='127.0.0.1', show_default=True,
+              help='address to listen on; anything but 127.0.0.1/localhost makes the page reachable from other '
+                   'machines')
+@click.option('--device', default=None, help='cpu, cuda or cuda:N (default: cuda when available, else cpu)')
+@click.option('--threads', type=click.IntRange(min=1), default=None, help='CPU threads (as harmony harmonize)')
+@click.option('--max-upload-mb', type=click.IntRange(min=1), default=64, show_default=True,
+              help='largest request accepted (all files of one request)')
+@click.option('--work-dir', default=None, help='keep job files here (default: a temporary folder, removed on exit)')
+def app(port, host, device, threads, max_upload_mb, work_dir):
+    """Serve the comparison page: compose (cut-out + background) or upload (composite + mask) or pick a bundled
+    sample, run any runnable zoo models at full resolution, compare them side by side and download the results.
+    Works offline; stop with Ctrl-C."""
+    try:
+        from toolkit.app.server import make_server
+        from toolkit.utils.device import resolve_device
+        server = make_server(host, port, device=resolve_device(device), threads=threads,
+                             max_upload_bytes=max_upload_mb << 20, work_root=work_dir)
+    except _errors() as error:
+        _fail(error)
+    bound_host, bound_port = server.server_address[:2]
+    if host not in ('127.0.0.1', 'localhost', '::1'):
+        click.echo(f'warning: listening on {host}: other machines can reach this page', err=True)
+    click.echo(f'HarmonyZoo page: http://{"127.0.0.1" if host in ("0.0.0.0", "") else bound_host}:{bound_port}/ '
+               '(Ctrl-C to stop)', err=False)
+    sys.stdout.flush()
+    import signal
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        server.app.close()
+        click.echo('stopped; temporary files removed')
 
 
 def entry_point() -> None:

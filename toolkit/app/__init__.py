@@ -1,0 +1,1 @@
+"""The local comparison page (``harmony app``): see :mod:`toolkit.app.server`."""
