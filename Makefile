@@ -34,6 +34,7 @@ demo: $(STAMP)
 	$(VPY) tools/demo.py --work-dir work_dirs/demo
 
 test: $(STAMP) browser
+	$(VPY) -m ruff check .
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 app: $(APP_STAMP)

@@ -1,9 +1,8 @@
 """Test set-up. Hub variables must be set before anything imports huggingface_hub (it reads them at import)."""
 import os
+import socket  # noqa: E402
 import sys
 import tempfile
-
-import socket  # noqa: E402
 
 
 def _free_port() -> int:
@@ -65,7 +64,7 @@ def fake_hub(fake_hub_server, tmp_path, monkeypatch):
 
 @pytest.fixture(scope='session', autouse=True)
 def _toolkit_registered():
-    from toolkit.utils import register_all_modules
+    from toolkit.setup_env import register_all_modules
     register_all_modules(init_default_scope=True, with_plugins=False)
 
 

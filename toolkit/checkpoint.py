@@ -21,10 +21,9 @@ full unpickler.
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import os
 import os.path as osp
+from typing import Optional
 
 import numpy as np
 import torch
@@ -165,3 +164,27 @@ def remap_state_dict(official, expected: dict, prefixes, source: str = 'checkpoi
             lines.append(f'  shape mismatch ({len(mismatched)}): ' + '; '.join(mismatched))
         raise KeyError('\n'.join(lines))
     return converted
+
+
+def read_released_state_dict(source: str) -> dict:
+    """A released ``.pth`` read with ``torch.load(weights_only=True)`` (tensors and containers only), unwrapped
+    from a ``{'state_dict': ...}`` checkpoint when it is one.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+    """
+    if not osp.isfile(source):
+        raise FileNotFoundError(f'{source}: checkpoint does not exist')
+    official = torch.load(source, map_location='cpu', weights_only=True)
+    if isinstance(official, dict) and isinstance(official.get('state_dict'), dict):
+        official = official['state_dict']
+    return official
+
+
+def save_converted(state: dict, destination: str, source: str, **metadata: str) -> None:
+    """Write a converted state dict as ``.safetensors`` (each tensor stored once, contiguous), recording the
+    source file's name and ``metadata``."""
+    from safetensors.torch import save_file
+    tensors = {key: value.contiguous().clone() for key, value in state.items()}
+    save_file(tensors, destination, metadata={'format': 'pt', 'converted_from': osp.basename(source),
+                                              **{key: str(value) for key, value in metadata.items()}})

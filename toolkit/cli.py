@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import os.path as osp
 import sys
-
 from typing import Optional
 
 import click
@@ -47,7 +46,9 @@ def _is_out_of_memory(error: BaseException) -> bool:
     import torch
     if isinstance(error, torch.OutOfMemoryError):
         return True
-    return 'out of memory' in str(error).lower() or 'insufficient memory' in str(error).lower()
+    message = str(error).lower()
+    # CUDA says "out of memory"; torch's CPU allocator "not enough memory"; Windows "insufficient memory"
+    return any(words in message for words in ('out of memory', 'not enough memory', 'insufficient memory'))
 
 
 @click.group(context_settings=dict(help_option_names=['-h', '--help'], max_content_width=110))
@@ -81,7 +82,8 @@ def list_command(pattern, names_only, wide):
     for name in names:
         model = models[name]
         weights = model.weights_status + (f' ({model.use})' if model.use else '')
-        rows.append(('*' if name == default else '', name, model.collection or '', weights, osp.relpath(model.config, REPO_ROOT)))
+        rows.append(('*' if name == default else '', name, model.collection or '', weights,
+                     osp.relpath(model.config, REPO_ROOT)))
     header = ('default', 'name', 'collection', 'weights', 'config')
     if not sys.stdout.isatty() and not wide:  # piped: plain text that cut, grep and copy-paste take whole
         click.echo('\t'.join(header))
@@ -189,69 +191,28 @@ def _retrieved(harmonizer, image: str, mask: str, retrieval: Optional[dict], ech
     return [ref.path for ref in found]
 
 
-def _folder_pairs(images: str, masks: str, output: str):
-    from toolkit.apis.harmonizer import pair_masks
-    from toolkit.datasets.io import IMAGE_EXTENSIONS, HarmonizationDataError
-    for folder, option in ((images, '--images'), (masks, '--masks')):
-        if not osp.isdir(folder):
-            raise HarmonizationDataError(f'{folder}: {option} folder does not exist')
-        if osp.realpath(folder) == osp.realpath(output):
-            raise HarmonizationDataError(f'{output}: is the {option} folder; inputs are never overwritten, choose '
-                                         'another output folder')
-    if osp.exists(output) and not osp.isdir(output):
-        raise HarmonizationDataError(f'{output}: exists and is not a folder (folder mode writes one file per image)')
-    files = sorted(osp.join(images, name) for name in os.listdir(images)
-                   if name.lower().endswith(IMAGE_EXTENSIONS) and osp.isfile(osp.join(images, name)))
-    if not files:
-        raise HarmonizationDataError(f'{images}: no images ({", ".join(IMAGE_EXTENSIONS)})')
-    return pair_masks(files, masks)
-
-
 def _harmonize_folder(harmonizer, pairs, masks, output, full_res, overwrite, skip_errors, retrieval=None):
+    """:func:`toolkit.apis.folder.harmonize_folder` with a progress bar; failures print in red on their line."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from toolkit.apis.harmonizer import check_output_path, folder_outputs, mask_candidates
-    targets, notes = folder_outputs([image for image, _ in pairs], output)
-    for note in notes:
-        click.echo(note)
-    inputs = {osp.realpath(path) for pair in pairs for path in pair if path}
-    written, skipped, failed = 0, 0, []
-    errors = _errors()
+    from toolkit.apis.folder import harmonize_folder
     with Progress(TextColumn('harmonizing'), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=_console(), transient=True) as bar:
         task = bar.add_task('harmonizing', total=len(pairs))
-        for (image_path, mask_path), target in zip(pairs, targets):
-            try:
-                if osp.realpath(target) in inputs:
-                    raise click.ClickException(f'{target}: would overwrite an input; choose another output folder')
-                if osp.exists(target) and not overwrite:
-                    skipped += 1  # finished by an earlier run: resumable
-                    continue
-                if mask_path is None:
-                    from toolkit.datasets.io import HarmonizationDataError
-                    raise HarmonizationDataError(f'{image_path}: no mask in {masks} (looked for '
-                                                 f'{mask_candidates(image_path, masks)})')
-                check_output_path(target, [image_path, mask_path], overwrite=True)
-                used = _retrieved(harmonizer, image_path, mask_path, retrieval,
-                                  echo=lambda line: bar.console.print(line, highlight=False, markup=False))
-                harmonizer.harmonize_file(image_path, mask_path, target, full_res=full_res, overwrite=True,
-                                          references=used)
-                written += 1
-            except errors as error:
-                if not skip_errors:
-                    raise
-                message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
-                failed.append(message)
-                bar.console.print(f'[red]failed[/red] {" ".join(message.split())}', highlight=False)
-            finally:
-                bar.advance(task)
-    summary = f'wrote {written} images to {output}'
-    if skipped:
-        summary += f', skipped {skipped} already there (--overwrite to redo them)'
-    if failed:
-        summary += f', {len(failed)} failed'
-    click.echo(summary)
-    if failed:
+
+        def echo(line):
+            bar.console.print(line, highlight=False, markup=False)
+
+        def report(kind, message):
+            bar.console.print(('[red]failed[/red] ' if kind == 'failed' else '') + message.replace('[', r'\['),
+                              highlight=False)
+
+        run = harmonize_folder(harmonizer, pairs, masks, output, full_res, overwrite, skip_errors,
+                               references=None if retrieval is None else
+                               (lambda image, mask: _retrieved(harmonizer, image, mask, retrieval, echo=echo)),
+                               report=report, advance=lambda: bar.advance(task))
+    click.echo(run.summary(output))
+    if run.failed:
         raise SystemExit(1)
 
 
@@ -331,11 +292,11 @@ def harmonize(model, image, mask, images, masks, output, overwrite, skip_errors,
     import signal
     previous_handler = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        from toolkit.apis.harmonizer import (Harmonizer, check_output_folder, check_output_path,
-                                             remove_stale_partials)
+        from toolkit.apis.harmonizer import Harmonizer, check_output_folder, check_output_path, remove_stale_partials
         from toolkit.apis.runtime import import_model_stack_for_inference, set_inference_threads
         if folder_mode:
-            pairs = _folder_pairs(images, masks, output)
+            from toolkit.apis.folder import folder_pairs
+            pairs = folder_pairs(images, masks, output)
             output_folder = output
         else:
             for path in (image, mask):
@@ -385,8 +346,10 @@ def harmonize(model, image, mask, images, masks, output, overwrite, skip_errors,
 @click.argument('background')
 @click.option('-o', '--output', required=True, help='the composite (e.g. composite.png)')
 @click.option('--mask-output', required=True, help='its mask (e.g. mask.png): the cut-out\'s alpha, placed')
-@click.option('--x', type=int, default=None, help='left edge of the scaled cut-out in background pixels (default: centred)')
-@click.option('--y', type=int, default=None, help='top edge of the scaled cut-out in background pixels (default: centred)')
+@click.option('--x', type=int, default=None,
+              help='left edge of the scaled cut-out in background pixels (default: centred)')
+@click.option('--y', type=int, default=None,
+              help='top edge of the scaled cut-out in background pixels (default: centred)')
 @click.option('--scale', type=float, default=1.0, show_default=True, help='size factor of the cut-out')
 @click.option('--overwrite', is_flag=True, help='replace existing outputs (never inputs)')
 def compose(cutout, background, output, mask_output, x, y, scale, overwrite):
@@ -431,7 +394,7 @@ def app(port, host, device, threads, max_upload_mb, work_dir):
     Works offline; stop with Ctrl-C."""
     try:
         from toolkit.app.server import make_server
-        from toolkit.utils.device import resolve_device
+        from toolkit.device import resolve_device
         server = make_server(host, port, device=resolve_device(device), threads=threads,
                              max_upload_bytes=max_upload_mb << 20, work_root=work_dir)
     except _errors() as error:

@@ -18,6 +18,7 @@ import hashlib
 import os
 import os.path as osp
 import re
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Mapping, Optional
 
@@ -119,8 +120,13 @@ def download_weights(weights: HubWeights, cache_dir: Optional[str] = None,
             failure, or a checksum mismatch (the bad blob is deleted so the next call downloads again).
     """
     from huggingface_hub import constants, hf_hub_download
-    from huggingface_hub.errors import (EntryNotFoundError, LocalEntryNotFoundError, OfflineModeIsEnabled,
-                                        RepositoryNotFoundError, RevisionNotFoundError)
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
     offline = constants.is_offline_mode() if local_files_only is None else local_files_only
     name = f'{weights.repo_id}@{weights.revision[:12]}/{weights.filename}'
     try:
@@ -234,7 +240,8 @@ def check_state_dict(model: torch.nn.Module, state_dict: Mapping[str, torch.Tens
     if missing or unexpected or mismatched:
         lines = [f'{source} does not fit {type(model).__name__}:']
         if missing:
-            lines.append(f'  missing keys ({len(missing)}): ' + ', '.join(missing[:20]) + (' …' if len(missing) > 20 else ''))
+            more = ' …' if len(missing) > 20 else ''
+            lines.append(f'  missing keys ({len(missing)}): ' + ', '.join(missing[:20]) + more)
         if unexpected:
             lines.append(f'  unexpected keys ({len(unexpected)}): ' + ', '.join(unexpected[:20])
                          + (' …' if len(unexpected) > 20 else ''))
@@ -249,3 +256,24 @@ def load_weights(model: torch.nn.Module, path: str) -> torch.nn.Module:
     check_state_dict(model, state_dict, path)
     model.load_state_dict(state_dict, strict=True)
     return model
+
+
+def hub_file(weights: dict, filename: str, what: str, cache_dir: Optional[str] = None) -> tuple[str, str]:
+    """``filename`` of ``weights['repo_id']`` at its pinned revision (resolving ``None`` once), checked against
+    ``weights['sha256'][filename]`` when given; or the local file ``weights['path']`` (converted weights you
+    hold; its revision is reported as ``'local'``). A pinned file already cached needs no network."""
+    if weights.get('path'):
+        path = osp.expanduser(weights['path'])
+        if filename.endswith('.json'):  # a model's config.json lies beside its weights
+            path = osp.join(osp.dirname(path), filename)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{what}: weights file {path} does not exist')
+        return path, 'local'
+    revision = weights.get('revision')
+    if revision is None:
+        revision = resolve_revision(weights['repo_id'])
+        warnings.warn(f'{what}: no revision pinned for {weights["repo_id"]}; using main = {revision}. Pin it in the '
+                      f'config (revision={revision!r}) so every run loads the same weights.', stacklevel=3)
+    sha256 = (weights.get('sha256') or {}).get(filename) if isinstance(weights.get('sha256'), dict) else None
+    path = download_weights(HubWeights(weights['repo_id'], revision, filename, sha256=sha256), cache_dir=cache_dir)
+    return path, revision

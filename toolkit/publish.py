@@ -121,15 +121,25 @@ def _predictions(model, images: list) -> list:
     return outputs
 
 
+class BundleBudgetError(ValueError):
+    """Bundling the weights would push the bundled weights past the budget (the message says by how much)."""
+
+
 def bundle_weights(config: str, checkpoint: str, name: str, out_dir: str, check_pairs: list,
-                   max_difference: float = 0.5) -> dict:
-    """Write ``<out_dir>/<name>.safetensors`` for the model index's bundled weights.
+                   max_difference: float = 0.5, budget: Optional[int] = BUNDLE_BUDGET) -> dict:
+    """Write ``<out_dir>/<name>.safetensors`` for the model index's bundled weights, within the bundle budget.
 
     The weights are stored as float16 when the model's outputs on ``check_pairs`` (``(composite, mask)`` arrays)
-    move by at most ``max_difference`` levels of 0–255 (half a rounding step), else as float32.
+    move by at most ``max_difference`` levels of 0–255 (half a rounding step), else as float32. The file is
+    written under a temporary name first: when the bundled weights (``out_dir``'s ``.safetensors``, the
+    file it replaces not counted) would pass ``budget`` bytes it is removed and a previous version stays as it was.
 
     Returns:
-        ``dict(file, sha256, size, dtype, max_difference)``: the metafile ``Weights`` entry and the evidence.
+        ``dict(file, sha256, size, dtype, max_difference, bundled_total)``: the metafile ``Weights`` entry, the
+        evidence, and the bytes of all bundled weights afterwards.
+
+    Raises:
+        BundleBudgetError: over the budget.
     """
     from safetensors.torch import save_file
 
@@ -146,11 +156,20 @@ def bundle_weights(config: str, checkpoint: str, name: str, out_dir: str, check_
     stored, dtype = (half, 'float16') if difference <= max_difference else (state_dict, 'float32')
     os.makedirs(out_dir, exist_ok=True)
     path = osp.join(out_dir, f'{name}.safetensors')
+    temporary = osp.join(out_dir, f'.{name}.partial')  # not a .safetensors file: not counted below
     # one metadata key: safetensors writes the metadata map in hash order, so several keys would make the bytes
     # (and the sha256 in the model index) differ from run to run
-    save_file({key: value.detach().contiguous() for key, value in stored.items()}, path, metadata={'format': 'pt'})
-    return dict(file=path, sha256=file_sha256(path), size=osp.getsize(path), dtype=dtype,
-                max_difference=difference)
+    save_file({key: value.detach().contiguous() for key, value in stored.items()}, temporary,
+              metadata={'format': 'pt'})
+    size = osp.getsize(temporary)
+    others = bundled_size(out_dir) - (osp.getsize(path) if osp.isfile(path) else 0)
+    if budget is not None and others + size > budget:
+        os.remove(temporary)
+        raise BundleBudgetError(f'bundled weights would weigh {others + size:,} bytes, over the {budget:,}-byte '
+                                'budget; publish this model to the Hub instead (--repo)')
+    os.replace(temporary, path)
+    return dict(file=path, sha256=file_sha256(path), size=size, dtype=dtype, max_difference=difference,
+                bundled_total=others + size)
 
 
 def bundled_size(folder: str) -> int:

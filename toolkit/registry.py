@@ -25,6 +25,10 @@ registries are roots of their own in scope ``toolkit``: ``FUSIONS.module_dict``
 lists exactly the fusion blocks, and a harmonizer builds its parts with
 ``BACKBONES.build(cfg)``, ``FUSIONS.build(cfg)``, ``LOSSES.build(cfg)``.
 """
+import importlib
+from importlib.metadata import entry_points
+
+from mmengine.logging import print_log
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
@@ -63,6 +67,11 @@ DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope=SCOPE, locations=
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope=SCOPE,
                       locations=['toolkit.datasets.transforms'])
 
+#: functions ``convert(source, destination, **options) -> state dict`` turning a released checkpoint into a
+#: HarmonyZoo ``.safetensors`` file, by method name (``tools/convert_checkpoint.py METHOD``); each family keeps
+#: its converter in its own ``convert.py``
+CHECKPOINT_CONVERTERS = Registry('checkpoint converter', scope=SCOPE, locations=['toolkit.retrieval.convert'])
+
 # --- every other root the Runner queries (so default_scope='toolkit' resolves here) ---
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope=SCOPE)
 RUNNER_CONSTRUCTORS = Registry('runner constructor', parent=MMENGINE_RUNNER_CONSTRUCTORS, scope=SCOPE)
@@ -92,3 +101,49 @@ __all__ = [
     'WEIGHT_INITIALIZERS', 'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS',
     'EVALUATOR', 'TASK_UTILS', 'VISUALIZERS', 'VISBACKENDS', 'LOG_PROCESSORS', 'INFERENCERS', 'FUNCTIONS',
 ]
+
+
+# --- plugins -----------------------------------------------------------------
+# Discovery of plugins through the ``harmonyzoo.plugins`` entry-point group. A pip-installed package declares,
+# in its own ``setup.cfg``::
+#
+#     [options.entry_points]
+#     harmonyzoo.plugins =
+#         my_method = my_package.harmonyzoo_plugin
+#
+# Importing that module registers its backbones, fusions, losses, ... in the registries above; the first-party
+# plugins under ``plugins/`` are declared the same way (a config may also name them in ``custom_imports``). The
+# core never imports a plugin by name. This sits beside the registries so that anything that builds from them
+# (the model builder, the runner) can load plugins without importing a higher room.
+PLUGIN_ENTRY_POINT_GROUP = 'harmonyzoo.plugins'
+
+
+def load_plugins(group: str = PLUGIN_ENTRY_POINT_GROUP, strict: bool = False) -> list[str]:
+    """Import every module advertised in the entry-point ``group``.
+
+    Args:
+        group: entry-point group name.
+        strict: raise when a plugin fails to import instead of logging a warning.
+
+    Returns:
+        The names of the modules that were imported.
+    """
+    loaded = []
+    for entry_point in entry_points(group=group):
+        try:
+            entry_point.load()
+        except Exception as error:  # a broken third-party plugin must not break the toolkit
+            if strict:
+                raise ImportError(f'HarmonyZoo plugin {entry_point.name!r} ({entry_point.value}) failed to '
+                                  f'import: {error}') from error
+            print_log(f'Skipping HarmonyZoo plugin {entry_point.name!r} ({entry_point.value}): {error}',
+                      logger='current', level=30)
+            continue
+        loaded.append(entry_point.value)
+    return loaded
+
+
+def import_modules(names: list[str]) -> None:
+    """Import modules by dotted name (what ``custom_imports`` does, usable outside a config)."""
+    for name in names:
+        importlib.import_module(name)

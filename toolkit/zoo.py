@@ -41,7 +41,7 @@ from typing import Optional, Union
 
 import yaml
 
-from .hub import HubError, HubWeights, download_weights, file_sha256, load_state_dict_file, load_weights
+from .hub import HubError, HubWeights, download_weights, file_sha256, hub_file, load_state_dict_file, load_weights
 
 REPO_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 INDEX_ENV = 'HARMONYZOO_MODEL_INDEX'
@@ -266,8 +266,8 @@ def auxiliary_weights(name: str) -> list[tuple[str, dict, str]]:
     """Weights a model loads besides its own, read from its config: the frozen content encoder of
     reference/semantic models (``model.content_encoder.weights``: ``config.json`` and the weights file) and its
     DVT denoiser. Returns ``(what, weights dict, filename)`` triples (hub entries only; local paths skipped)."""
-    from toolkit.engine.launch import load_config
-    cfg = load_config(get_model_info(name).config)
+    from toolkit.config import read_config
+    cfg = read_config(get_model_info(name).config)
     encoder = (cfg.get('model') or {}).get('content_encoder')
     found = []
     if not isinstance(encoder, dict):
@@ -284,7 +284,6 @@ def auxiliary_weights(name: str) -> list[tuple[str, dict, str]]:
 
 def download_auxiliary(name: str, cache_dir: Optional[str] = None) -> list[tuple[str, str]]:
     """Download (or find in the cache) and verify :func:`auxiliary_weights`; ``[(what, local path)]``."""
-    from toolkit.retrieval.encoders import hub_file
     return [(what, hub_file(weights, filename, what, cache_dir=cache_dir)[0])
             for what, weights, filename in auxiliary_weights(name)]
 
@@ -332,7 +331,7 @@ def load_from_hub(filename: str, map_location=None) -> dict:
 def register_checkpoint_scheme() -> None:
     """Let MMEngine load ``hf://org/repo@<commit>/file`` (``load_from``, ``--resume``) through :func:`load_from_hub`.
 
-    Called by :func:`toolkit.utils.register_all_modules` (importing MMEngine's runner costs ~1 s, which the
+    Called by :func:`toolkit.setup_env.register_all_modules` (importing MMEngine's runner costs ~1 s, which the
     ``harmony`` command does not pay)."""
     from mmengine.runner.checkpoint import CheckpointLoader
     CheckpointLoader.register_scheme(prefixes='hf://', force=True)(load_from_hub)

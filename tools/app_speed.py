@@ -69,7 +69,8 @@ def main():
             server.wait()
     result = dict(model=model, size=args.size, cli_s=cli['median_s'], page_first_s=page_times[0],
                   page_median_s=statistics.median(page_times), page_runs_s=page_times,
-                  ratio_first=page_times[0] / cli['median_s'], ratio_median=statistics.median(page_times) / cli['median_s'])
+                  ratio_first=page_times[0] / cli['median_s'],
+                  ratio_median=statistics.median(page_times) / cli['median_s'])
     print(f"{model} at {args.size}: `harmony harmonize` {cli['median_s']:.2f} s (whole call, median of {args.runs}); "
           f"page, click → result shown: first {page_times[0]:.2f} s ({result['ratio_first']:.2f}×), median "
           f"{result['page_median_s']:.2f} s ({result['ratio_median']:.2f}×)")

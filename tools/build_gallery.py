@@ -13,7 +13,6 @@ and removes them (a failed run leaves the shards; run again to redo them).
 """
 import argparse
 import os
-import shutil
 import sys
 import time
 
@@ -34,8 +33,8 @@ def main():
     args = parser.parse_args()
 
     from toolkit.engine.launch import init_worker_group
-    from toolkit.retrieval import GalleryIndex, build_retriever, list_gallery_images
-    from toolkit.utils import register_all_modules
+    from toolkit.retrieval import build_retriever, list_gallery_images
+    from toolkit.setup_env import register_all_modules
     register_all_modules()
     rank, world, device = init_worker_group(args.device)
     try:
@@ -43,44 +42,21 @@ def main():
             os.path.abspath(args.source)))
         root = os.path.abspath(root)
         skipped = {}
-        paths = [os.path.abspath(p) for p in list_gallery_images(args.source, root, skipped=skipped)]
+        paths = list_gallery_images(args.source, root, skipped=skipped)
         retriever = build_retriever(args.config, device=device, cfg_options=args.cfg_options)
-        before = 0
-        if os.path.isfile(os.path.join(args.gallery, 'index.json')):
-            existing = retriever.open_gallery(args.gallery)
-            before = len(existing)
-            known = {os.path.normpath(existing.absolute_path(i)) for i in range(before)}
-            paths = [path for path in paths if os.path.normpath(path) not in known]
         if rank == 0 and skipped:
             print('skipped ' + ', '.join(f'{len(found)} {reason}' for reason, found in sorted(skipped.items()))
                   + ' (not gallery photos)')
         start = time.perf_counter()
-        if world == 1:
-            gallery = retriever.build_index(paths, folder=args.gallery, root=root, progress=True)
-        else:
-            share = paths[rank * len(paths) // world:(rank + 1) * len(paths) // world]
-            shard = f'{args.gallery.rstrip(os.sep)}.shard-{rank}-of-{world}'
-            if os.path.isdir(shard):
-                shutil.rmtree(shard)  # a previous failed run's leftovers
-            retriever.build_index(share, folder=shard, root=root, progress=rank == 0)
-            print(f'rank {rank}: {len(share)} images indexed in {time.perf_counter() - start:.1f} s', flush=True)
-            from mmengine.dist import barrier
-            barrier()
-            gallery = None
-            if rank == 0:
-                gallery = GalleryIndex.create(args.gallery, retriever.grid, retriever.encoder.feature_dim,
-                                              retriever.hist_bins, encoder=retriever.encoder_identity, root=root,
-                                              exist_ok=True)
-                for other in range(world):
-                    folder = f'{args.gallery.rstrip(os.sep)}.shard-{other}-of-{world}'
-                    gallery.extend(GalleryIndex.open(folder))
-                    shutil.rmtree(folder)
+        gallery, added = retriever.extend_gallery(paths, args.gallery, root, rank, world, progress=True)
         seconds = time.perf_counter() - start
+        if rank:
+            print(f'rank {rank}: {added} images indexed in {seconds:.1f} s', flush=True)
         if rank == 0:
-            added = len(gallery) - before
             print(f'{args.gallery}: {len(gallery)} images ({added} added in {seconds:.1f} s'
                   + (f', {added / seconds:.2f} images/s' if added else '') + f' with {world} process(es)); '
-                  f'{gallery.bytes_per_image} bytes per image, {gallery.bytes_per_image * len(gallery) / 2**20:.1f} MiB')
+                  f'{gallery.bytes_per_image} bytes per image, '
+                  f'{gallery.bytes_per_image * len(gallery) / 2**20:.1f} MiB')
             if args.faiss:
                 start = time.perf_counter()
                 gallery.build_faiss(nlist=args.nlist, progress=True)

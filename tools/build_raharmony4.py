@@ -16,6 +16,7 @@ import sys
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
 from toolkit.retrieval import add_retriever_arguments  # noqa: E402
+
 OUTPUT_NAMES = dict(train='IHD_train_all.jsonl', test='IHD_test_retrieved.jsonl')
 
 
@@ -33,7 +34,7 @@ def main():
 
     from toolkit.datasets import write_reference_list
     from toolkit.retrieval import build_reference_lists, build_retriever, list_gallery_images
-    from toolkit.utils import register_all_modules
+    from toolkit.setup_env import register_all_modules
     register_all_modules()
     root = os.path.abspath(args.root)
     gallery_dir = args.gallery or os.path.join(root, 'raharmony4_gallery')

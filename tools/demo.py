@@ -5,7 +5,7 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
-from toolkit.engine.demo import run_demo  # noqa: E402
+from toolkit.benchmark.demo import run_demo  # noqa: E402
 
 
 def main():

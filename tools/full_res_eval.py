@@ -45,7 +45,8 @@ def main(argv=None):
     for name in METRIC_NAMES:
         table.add_column(name, justify='right')
     for row, values in result['results'].items():
-        table.add_row(row, *(f'{values[name]:.4f}' if 'SSIM' in name else f'{values[name]:.2f}' for name in METRIC_NAMES))
+        table.add_row(row, *(f'{values[name]:.4f}' if 'SSIM' in name else f'{values[name]:.2f}'
+                             for name in METRIC_NAMES))
     console.print(table)
     if args.out:
         result['model'] = args.model

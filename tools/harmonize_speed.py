@@ -50,8 +50,9 @@ def main():
         result['rows'] = rows
     if args.startup:
         result['startup'] = startup(args.model, args.runs)
-        print(f"\n`harmony --help` {result['startup']['help_s']:.2f} s, `harmony list` {result['startup']['list_s']:.2f} s, "
-              f"`harmony harmonize` 256×256 (whole call) {result['startup']['harmonize_256_s']:.2f} s "
+        timing = result['startup']
+        print(f"\n`harmony --help` {timing['help_s']:.2f} s, `harmony list` {timing['list_s']:.2f} s, "
+              f"`harmony harmonize` 256×256 (whole call) {timing['harmonize_256_s']:.2f} s "
               f'(median of {args.runs})')
     if args.folder:
         result['folder'] = folder_under_load(args.model, args.busy, args.runs)

@@ -17,7 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
-from toolkit.publish import BUNDLE_BUDGET, bundle_weights, bundled_size, export_for_hub, metafile_entry, upload  # noqa: E402,E501
+import toolkit.publish as publish  # noqa: E402
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 
@@ -30,16 +30,13 @@ def bundle(args, name):
     samples = IHarmony4Dataset(os.path.join(REPO_ROOT, 'data', 'samples'), split='test')
     pairs = [(read_image(info['composite_path']), read_mask(info['mask_path']))
              for info in (samples.get_data_info(i) for i in range(len(samples)))]
-    previous = os.path.join(folder, f'{name}.safetensors')
-    before = bundled_size(folder) - (os.path.getsize(previous) if os.path.isfile(previous) else 0)
-    export = bundle_weights(args.config, args.checkpoint, name, folder, pairs)
-    if before + export['size'] > BUNDLE_BUDGET:
-        os.remove(export['file'])
-        sys.exit(f'error: bundled weights would weigh {before + export["size"]:,} bytes, over the '
-                 f'{BUNDLE_BUDGET:,}-byte budget; publish this model to the Hub instead (--repo)')
+    try:
+        export = publish.bundle_weights(args.config, args.checkpoint, name, folder, pairs)
+    except publish.BundleBudgetError as error:
+        sys.exit(f'error: {error}')
     print(f'wrote {os.path.relpath(export["file"], REPO_ROOT)} ({export["dtype"]}: outputs on the bundled samples move '
           f'by at most {export["max_difference"]:.3f} levels; {export["size"]:,} bytes; all bundled weights '
-          f'{before + export["size"]:,} of {BUNDLE_BUDGET:,})')
+          f'{export["bundled_total"]:,} of {publish.BUNDLE_BUDGET:,})')
     entry = dict(file=os.path.relpath(export['file'], REPO_ROOT), sha256=export['sha256'], size=export['size'])
     print('\nmetafile Weights entry:\n\n' + yaml.safe_dump({'Weights': entry}, sort_keys=False))
 
@@ -66,15 +63,15 @@ def main(argv=None):
         parser.error('give --repo org/name (or --bundle for a small model)')
     out = args.out or os.path.join('work_dirs', 'publish', name)
     try:
-        export = export_for_hub(args.config, args.checkpoint, out, name=name, results_json=args.results,
+        export = publish.export_for_hub(args.config, args.checkpoint, out, name=name, results_json=args.results,
                                 license=args.license, training_data=args.training_data, citation=args.citation)
     except (FileNotFoundError, RuntimeError, KeyError) as error:
         sys.exit(f'error: {error}')
-    revision = None if args.dry_run else upload(out, args.repo)
+    revision = None if args.dry_run else publish.upload(out, args.repo)
     print(f'{"wrote" if args.dry_run else "uploaded"} {out} (model.safetensors sha256 {export["sha256"]}, '
           f'{export["size"]} bytes){"" if args.dry_run else f" as {args.repo}@{revision}"}')
     print('\nmetafile entry:\n')
-    print(metafile_entry(export, args.config, args.repo, revision, args.collection))
+    print(publish.metafile_entry(export, args.config, args.repo, revision, args.collection))
 
 
 if __name__ == '__main__':

@@ -27,7 +27,7 @@ def main():
     from toolkit.datasets.io import read_image, read_mask
     from toolkit.datasets.transforms.processing import resize_mask
     from toolkit.retrieval import build_retriever
-    from toolkit.utils import register_all_modules
+    from toolkit.setup_env import register_all_modules
     register_all_modules()
     try:
         options = dict(args.cfg_options or {})

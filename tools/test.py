@@ -14,14 +14,16 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')
 
 from toolkit.engine.launch import add_common_arguments, test  # noqa: E402
 from toolkit.metrics import METRIC_PROFILES  # noqa: E402
-from toolkit.utils.report import print_report  # noqa: E402
+from toolkit.metrics.report import print_report  # noqa: E402
+from toolkit.setup_env import register_all_modules  # noqa: E402
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test a HarmonyZoo model')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help="checkpoint file, or 'none' for a model without weights")
-    parser.add_argument('--data-root', help="evaluate this iHarmony4-layout folder's test split instead of the config's")
+    parser.add_argument('--data-root',
+                        help="evaluate this iHarmony4-layout folder's test split instead of the config's")
     parser.add_argument('--out', help='write the full report (profile, tables, per-image metrics) as JSON')
     parser.add_argument('--profile', choices=sorted(METRIC_PROFILES), help='metric profile (default: the config\'s)')
     add_common_arguments(parser)
@@ -32,6 +34,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    register_all_modules(init_default_scope=False)  # core modules, installed plugins, the hf:// scheme
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     try:
         test(args.config, checkpoint, work_dir=args.work_dir, out=args.out, profile=args.profile,

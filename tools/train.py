@@ -10,6 +10,7 @@ import sys
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
 from toolkit.engine.launch import add_common_arguments, train  # noqa: E402
+from toolkit.setup_env import register_all_modules  # noqa: E402
 
 
 def parse_args():
@@ -27,6 +28,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    register_all_modules(init_default_scope=False)  # core modules, installed plugins, the hf:// scheme
     try:
         train(args.config, work_dir=args.work_dir, resume=args.resume, amp=args.amp, auto_scale_lr=args.auto_scale_lr,
               cfg_options=args.cfg_options, launcher=args.launcher)

@@ -9,7 +9,8 @@ _base_ = [
     '../_base_/schedules/small-variants_30min.py',
 ]
 train_dataloader = dict(batch_size=8)
-model = dict(backbone=dict(base_channels=6, depth=5, blocks=2, attention_levels=(0, 1, 2, 3)), fusion=dict(type='StyleFusion'))
+model = dict(backbone=dict(base_channels=6, depth=5, blocks=2, attention_levels=(0, 1, 2, 3)),
+             fusion=dict(type='StyleFusion'))
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=1500, eta_min=1e-5, by_epoch=False, begin=0, end=1500)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=1500, val_interval=1500)

@@ -221,7 +221,7 @@ class ColorCurveHarmonizer(BaseHarmonizer):
     """
 
     def __init__(self, channels: Sequence[int] = (16, 32, 64, 96, 128), hidden: int = 256, segments: int = 16,
-                 histogram_bins: int = 16, pool_levels: int = 2, norm_cfg: Optional[dict] = dict(type='BN'),
+                 histogram_bins: int = 16, pool_levels: int = 2, norm_cfg: Optional[dict] = dict(type='BN'),  # noqa: B006  (MMCV layer config: None means none; never mutated)
                  **kwargs):
         super().__init__(**kwargs)
         if not 1 <= pool_levels <= len(channels):

@@ -14,6 +14,9 @@ from typing import Mapping, Optional
 
 from torch import Tensor
 
+from toolkit.checkpoint import read_released_state_dict, save_converted
+from toolkit.registry import CHECKPOINT_CONVERTERS
+
 from .raiha import RaihaUNet
 
 #: DRConv's unused guide conv in the release (built, never called in forward)
@@ -65,3 +68,15 @@ def convert_released_rhnet_state_dict(official: Mapping[str, Tensor], model: Opt
     expected = {key: value.shape for key, value in model.state_dict().items()}
     return remap_state_dict(official, expected, released_rhnet_prefixes(), source, 'Raiha generator (RaihaUNet)',
                             dropped=RELEASED_UNUSED)
+
+
+@CHECKPOINT_CONVERTERS.register_module('raiha')
+def convert_raiha_checkpoint(source: str, destination: str) -> dict:
+    """The released Raiha generator → the ``generator.*`` keys of ``RaihaHarmonizer`` (ngf 32, 768-d content)."""
+    generator = RaihaUNet()
+    converted = convert_released_rhnet_state_dict(read_released_state_dict(source), generator, source=source)
+    generator.load_state_dict(converted, strict=True)
+    # the model lists a shared SGF projection under both names; each key gets its own stored copy
+    save_converted({f'generator.{key}': value for key, value in converted.items()}, destination, source,
+                   model='RaihaHarmonizer', reference_layout='concat (width)')
+    return converted

@@ -12,7 +12,7 @@ from toolkit.apis.full_res_eval import compare_full_res
 from toolkit.cli import main as harmony
 from toolkit.datasets import HarmonizationDataError, read_image, read_mask
 
-from .test_hub_zoo import published  # noqa: F401  (fixture: tiny UNet weights on the fake hub)
+from .test_hub_zoo import publish_tiny_unet
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 SAMPLES = os.path.join(REPO_ROOT, 'data', 'samples')
@@ -139,6 +139,11 @@ def test_cli_harmonize_single_and_folder(tmp_path):
     assert sorted(os.listdir(folder)) == ['rainnet1_1_1.png', 'rainnet2_1_1.png', 'rainnet3_1_1.png']
 
 
+@pytest.fixture
+def published(fake_hub, tmp_path, monkeypatch):
+    return publish_tiny_unet(fake_hub, tmp_path, monkeypatch)
+
+
 def test_cli_with_weights_from_the_fake_hub(published, fake_hub, monkeypatch, tmp_path):
     runner = CliRunner()
     assert 'download' in runner.invoke(harmony, ['list']).output
@@ -166,7 +171,8 @@ def test_config_and_checkpoint_in_one_string(tmp_path):
     checkpoint = tmp_path / 'iter_20.pth'  # what tools/train.py writes: weights plus training state
     torch.save({'state_dict': model.state_dict(), 'message_hub': hub.state_dict(), 'meta': {'iter': 20}}, checkpoint)
     harmonizer = Harmonizer.from_pretrained(f'{config}:{checkpoint}', device='cpu')
-    assert torch.equal(harmonizer.model.state_dict()['backbone.head.weight'], model.state_dict()['backbone.head.weight'])
+    assert torch.equal(harmonizer.model.state_dict()['backbone.head.weight'],
+                       model.state_dict()['backbone.head.weight'])
     result = CliRunner().invoke(harmony, ['harmonize', '--model', f'{config}:{checkpoint}', INR_COMPOSITE, INR_MASK,
                                           '-o', str(tmp_path / 'out.png')])
     assert result.exit_code == 0, result.output

@@ -85,7 +85,8 @@ def test_all_white_mask_is_refused_not_blackened(workspace):
         harmonizer.harmonize(composite, str(white))
     nearly = np.full((256, 256), 255, np.uint8)
     nearly[:2, :2] = 0  # 4 background pixels: statistics of noise
-    with pytest.raises(HarmonizationDataError, match='only 4 background pixels .0.0061 % of the image.; at least 0.5 %'):
+    with pytest.raises(HarmonizationDataError,
+                       match='only 4 background pixels .0.0061 % of the image.; at least 0.5 %'):
         harmonizer.harmonize(composite, nearly)
     assert _unchanged(digests)
 
@@ -117,7 +118,8 @@ def test_outputs_that_are_inputs_are_refused(workspace, tmp_path):
     shutil.copytree(os.path.join(RAINNET, 'masks'), masks)
     before = {str(p): _digest(p) for p in [*images.iterdir(), *masks.iterdir()]}
     for target in (images, masks, tmp_path / 'images' / '.'):
-        result, output = _run('--model', 'reinhard-lab', '--images', str(images), '--masks', str(masks), '-o', str(target))
+        result, output = _run('--model', 'reinhard-lab', '--images', str(images), '--masks', str(masks),
+                              '-o', str(target))
         _one_line_error(result, output, 'inputs are never overwritten')
     assert _unchanged(before) and _unchanged(digests)
     assert sorted(os.listdir(images)) == sorted(os.listdir(os.path.join(RAINNET, 'composite_images')))
@@ -284,15 +286,36 @@ def test_bad_outputs_and_devices_are_one_line_errors(workspace):
     assert not (folder / 'out.png').exists() and _unchanged(digests)
 
 
-def test_out_of_memory_is_one_line(workspace, monkeypatch):
+@pytest.mark.parametrize('error', [
+    MemoryError(),
+    torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 2.00 GiB'),
+    RuntimeError('CUDA error: out of memory'),
+    RuntimeError('[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: you tried to '
+                 'allocate 21474836480 bytes.'),
+], ids=['MemoryError', 'torch.OutOfMemoryError', 'cuda-runtime', 'cpu-allocator'])
+def test_out_of_memory_is_one_line(workspace, monkeypatch, error):
+    """Each way PyTorch and Python report exhausted memory ends as one line suggesting what to do."""
     folder, composite, mask, _ = workspace
 
     def exhausted(*args, **kwargs):
-        raise MemoryError
+        raise error
 
     monkeypatch.setattr(Harmonizer, 'harmonize_file', exhausted)
     result, output = _run('--model', 'reinhard-lab', composite, mask, '-o', str(folder / 'out.png'))
     _one_line_error(result, output, 'out of memory')
+    assert 'smaller image' in output and not (folder / 'out.png').exists()
+
+
+def test_other_runtime_errors_are_not_called_out_of_memory(workspace, monkeypatch):
+    folder, composite, mask, _ = workspace
+
+    def broken(*args, **kwargs):
+        raise RuntimeError('mat1 and mat2 shapes cannot be multiplied')
+
+    monkeypatch.setattr(Harmonizer, 'harmonize_file', broken)
+    result = CliRunner().invoke(harmony, ['harmonize', '--model', 'reinhard-lab', composite, mask, '-o',
+                                          str(folder / 'out.png')])
+    assert result.exit_code != 0 and 'out of memory' not in result.output
 
 
 def test_unreachable_hub_fails_fast_with_one_line(workspace, monkeypatch, tmp_path):

@@ -32,6 +32,11 @@ def tiny_state_dict(seed=0):
 @pytest.fixture
 def published(fake_hub, tmp_path, monkeypatch):
     """Tiny UNet weights on the fake hub and a model index that lists them."""
+    return publish_tiny_unet(fake_hub, tmp_path, monkeypatch)
+
+
+def publish_tiny_unet(fake_hub, tmp_path, monkeypatch) -> HubWeights:
+    """Put tiny UNet weights on the fake hub and point the zoo at an index that lists them (``unet-tiny-test``)."""
     data = save(tiny_state_dict())
     sha = fake_hub.add_commit(REPO, {'model.safetensors': data, 'README.md': b'# tiny'})
     weights = dict(repo_id=REPO, revision=sha, filename='model.safetensors',
@@ -204,7 +209,7 @@ def test_publish_upload_calls_the_hub_api(tmp_path, monkeypatch):
 
 
 def test_demo_lists_zoo_models_with_local_weights(published, monkeypatch):
-    from toolkit.engine.demo import local_zoo_models
+    from toolkit.benchmark.demo import local_zoo_models
     assert local_zoo_models() == []  # nothing downloaded yet, and the demo never downloads
     download_weights(published)
     assert local_zoo_models() == ['unet-tiny-test']
@@ -326,3 +331,80 @@ def test_list_says_which_bundled_models_are_for_comparison_only():
     assert rainnet.exit_code == default.exit_code == 0
     assert 'comparison only' in ' '.join(rainnet.output.split())
     assert 'comparison' not in default.output and 'bundled' in default.output
+
+
+@pytest.fixture
+def network_guard(monkeypatch):
+    """Every attempt to open a network connection is refused and recorded: what runs under it is offline."""
+    import socket
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args[1:] if args and isinstance(args[0], socket.socket) else args)
+        raise ConnectionRefusedError('network access attempted in an offline test')
+
+    monkeypatch.setattr(socket.socket, 'connect', refuse)
+    monkeypatch.setattr(socket.socket, 'connect_ex', refuse)
+    monkeypatch.setattr(socket, 'create_connection', refuse)
+    return attempts
+
+
+def test_tampered_bundled_weights_are_refused_by_get_model_harmonizer_and_cli_offline(tmp_path, monkeypatch,
+                                                                                      network_guard):
+    """A bundled file changed by one byte (same size) is refused wherever a model is built, without a request."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from toolkit.apis import Harmonizer
+    from toolkit.cli import main as harmony
+    name = zoo.default_model_name()
+    info = zoo.get_model_info(name)
+    intact, tampered = tmp_path / 'intact.safetensors', tmp_path / 'tampered.safetensors'
+    shutil.copy(info.weights.path, intact)
+    data = bytearray(intact.read_bytes())
+    data[-1] ^= 0x01  # one bit of one weight
+    tampered.write_bytes(bytes(data))
+    entries = [{'Name': model, 'In Collection': 'ColorCurves', 'Config': info.config,
+                'Weights': {'file': str(path), 'sha256': info.weights.sha256, 'size': info.weights.size}}
+               for model, path in (('intact-copy', intact), ('tampered-copy', tampered))]
+    index = tmp_path / 'model-index.yml'
+    index.write_text(yaml.safe_dump({'Collections': [{'Name': 'ColorCurves'}], 'Models': entries}))
+    monkeypatch.setenv(zoo.INDEX_ENV, str(index))
+    assert zoo.get_model('intact-copy') is not None  # the guard does not stop legitimate offline use
+    with pytest.raises(HubError, match='does not match the model index'):
+        zoo.get_model('tampered-copy')
+    with pytest.raises(HubError, match='does not match the model index'):
+        Harmonizer.from_pretrained('tampered-copy')
+    composite = os.path.join(REPO_ROOT, 'data', 'samples', 'RainNet', 'composite_images', 'rainnet1_1_1.png')
+    mask = os.path.join(REPO_ROOT, 'data', 'samples', 'RainNet', 'masks', 'rainnet1_1.png')
+    result = CliRunner().invoke(harmony, ['harmonize', '-m', 'tampered-copy', composite, mask, '-o',
+                                          str(tmp_path / 'out.png')])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
+    assert 'tampered.safetensors' in result.output and 'sha256' in result.output
+    assert not (tmp_path / 'out.png').exists()
+    assert network_guard == []
+
+
+def test_bundling_over_the_budget_is_refused_and_keeps_the_previous_file(tmp_path):
+    """The budget check lives in the package (it was a tool's inline code, reachable only through a subprocess),
+    and refusing a new version no longer deletes the old one."""
+    from safetensors.torch import save_file
+
+    from toolkit.models import build_model_from_config
+    from toolkit.publish import BundleBudgetError, bundle_weights
+    model, _ = build_model_from_config(TINY_CONFIG)
+    checkpoint = tmp_path / 'tiny.safetensors'
+    save_file({key: value.contiguous() for key, value in model.state_dict().items()}, str(checkpoint))
+    folder = tmp_path / 'weights'
+    pairs = [(np.full((32, 32, 3), 120, np.uint8), np.pad(np.ones((16, 16), np.float32), 8))]
+    first = bundle_weights(TINY_CONFIG, str(checkpoint), 'tiny', str(folder), pairs)
+    size = first['size']
+    assert first['bundled_total'] == size and os.path.getsize(first['file']) == size
+    (folder / 'other.safetensors').write_bytes(b'x' * 1000)
+    with pytest.raises(BundleBudgetError, match=f'{size + 1000:,} bytes, over the {size + 999:,}-byte budget'):
+        bundle_weights(TINY_CONFIG, str(checkpoint), 'tiny', str(folder), pairs, budget=size + 999)
+    assert file_sha256(first['file']) == first['sha256']  # the previous version is still there
+    assert sorted(os.listdir(folder)) == ['other.safetensors', 'tiny.safetensors']  # no temporary left
+    again = bundle_weights(TINY_CONFIG, str(checkpoint), 'tiny', str(folder), pairs, budget=size + 1000)
+    assert again['bundled_total'] == size + 1000  # the file it replaces is not counted twice

@@ -6,7 +6,7 @@ import mmengine.registry as mmengine_registry
 import pytest
 
 import toolkit.registry as registry
-from toolkit.utils import PLUGIN_ENTRY_POINT_GROUP, load_plugins
+from toolkit.registry import PLUGIN_ENTRY_POINT_GROUP, load_plugins
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 
@@ -93,10 +93,11 @@ def test_register_all_modules_enables_checkpoint_schemes():
     import sys
     code = ('import sys; sys.path.insert(0, %r)\n'
             'from mmengine.runner.checkpoint import CheckpointLoader\n'
-            'from toolkit.utils import register_all_modules\n'
+            'from toolkit.setup_env import register_all_modules\n'
             'register_all_modules()\n'
             'loader = CheckpointLoader._get_checkpoint_loader("hf://org/repo@%s/model.safetensors")\n'
-            'print(loader.__module__, CheckpointLoader._get_checkpoint_loader("x.pth").__module__)' % (REPO_ROOT, 'a' * 40))
+            'print(loader.__module__, CheckpointLoader._get_checkpoint_loader("x.pth").__module__)'
+            % (REPO_ROOT, 'a' * 40))
     result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
     # hf:// is registered by the zoo (the layer that knows the expected checksums), local files by the checkpoint module
     assert result.stdout.split() == ['toolkit.zoo', 'toolkit.checkpoint'], result.stderr[-2000:]

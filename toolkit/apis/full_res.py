@@ -55,10 +55,12 @@ def _local_residual_affine(source: Tensor, residual: Tensor, weights: Tensor, ra
     safe = window.clamp_min(1e-12)
     mean_s = _box(weights * source, radius) / safe
     mean_r = _box(weights * residual, radius) / safe
-    second_ss = _box((weights[:, None] * channel_outer(source, source)).flatten(1, 2), radius).view(batch, 3, 3, height,
-                                                                                              width) / safe[:, None]
-    second_rs = _box((weights[:, None] * channel_outer(residual, source)).flatten(1, 2), radius).view(batch, 3, 3, height,
-                                                                                                width) / safe[:, None]
+    def windowed_second_moment(a: Tensor, b: Tensor) -> Tensor:
+        summed = _box((weights[:, None] * channel_outer(a, b)).flatten(1, 2), radius)
+        return summed.view(batch, 3, 3, height, width) / safe[:, None]
+
+    second_ss = windowed_second_moment(source, source)
+    second_rs = windowed_second_moment(residual, source)
     cov_ss = second_ss - channel_outer(mean_s, mean_s)
     cov_rs = second_rs - channel_outer(mean_r, mean_s)
     eye = torch.eye(3, dtype=source.dtype, device=source.device)

@@ -23,9 +23,9 @@ from typing import Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from toolkit.datasets.io import HarmonizationDataError, drop_alpha, mask_scale, read_image, read_mask
+from toolkit.datasets.io import HarmonizationDataError, drop_alpha, normalize_mask, read_image, read_mask
 from toolkit.datasets.transforms.processing import match_size, resize_image, resize_mask
-from toolkit.utils.device import resolve_device
+from toolkit.device import resolve_device
 
 from .full_res import BandFunction, apply_in_bands, colour_transform_band, fit_colour_transform, resample_window
 
@@ -76,29 +76,13 @@ def load_image_input(image: ImageInput, name: str = 'image', alpha: str = 'flatt
 
 
 def load_mask_input(mask: ImageInput, name: str = 'mask', dtype=np.float32) -> np.ndarray:
-    """A path, PIL image or array → ``(H, W)`` in [0, 1] (float32) or on 0–255 (``dtype=np.uint8``).
-
-    1- or 3-channel, binary or soft; integer masks whose maximum is 1 are ``{0, 1}`` label masks.
-    """
+    """A path, PIL image or array → ``(H, W)`` in [0, 1] (float32) or on 0–255 (``dtype=np.uint8``), by the same
+    rule as mask files (:func:`~toolkit.datasets.io.normalize_mask`)."""
     if isinstance(mask, (str, os.PathLike)):
         return read_mask(str(mask), dtype=dtype)
-    if hasattr(mask, 'mode') and hasattr(mask, 'size'):
-        mask = np.asarray(mask.convert('L'))
-    array = np.asarray(mask)
-    if array.ndim == 3:
-        array = array[..., :3] if array.shape[2] >= 3 else array[..., :1]
-    if array.ndim not in (2, 3):
-        raise HarmonizationDataError(f'{name}: a mask must be (H, W) or (H, W, C); got {array.shape}')
-    if array.dtype.kind in 'iub':
-        scale = mask_scale(array)
-    else:
-        scale = 255.0 if array.max(initial=0) > 1.0 else 1.0  # floats on 0–255 or in [0, 1]
-    unit = np.clip(array.astype(np.float32) / scale, 0.0, 1.0)
-    if unit.ndim == 3:
-        unit = unit.mean(axis=2)
-    if dtype == np.uint8:
-        return np.round(unit * 255.0).astype(np.uint8)
-    return unit
+    if hasattr(mask, 'mode') and hasattr(mask, 'size'):  # PIL: palette, 1-bit and 32-bit modes as grey levels
+        mask = np.asarray(mask if mask.mode in ('L', 'LA', 'RGB', 'RGBA', 'I;16') else mask.convert('L'))
+    return normalize_mask(np.asarray(mask), name, dtype)
 
 
 def check_regions(mask: np.ndarray, label: str, min_background: float = MIN_BACKGROUND_FRACTION) -> None:

@@ -1,7 +1,7 @@
 """The inference runtime: how many CPU threads it uses, and which modules it imports.
 
-**Threads.** torch's default is one intra-op thread per core, with OpenMP workers that spin while they wait. On a machine
-where other jobs hold the cores (a shared workstation, a CI box, a second `harmony` run) those workers wait
+**Threads.** torch's default is one intra-op thread per core, with OpenMP workers that spin while they wait. On a
+machine where other jobs hold the cores (a shared workstation, a CI box, a second `harmony` run) those workers wait
 for each other: a 10-image full-resolution folder run took 57.5 s with the default threads and 6.7 s with one
 thread beside one other CPU-bound job. What inference spends its time on does not need them: the network runs
 at 256×256 (milliseconds for the zoo's models) and the full-resolution step is single-threaded NumPy/OpenCV.

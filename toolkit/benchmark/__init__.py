@@ -1,4 +1,5 @@
-"""Reproducible leaderboards: quality on any iHarmony4-layout dataset, and efficiency (params, FLOPs, latency, memory)."""
+"""Reproducible leaderboards: quality on any iHarmony4-layout dataset, and efficiency (params, FLOPs, latency,
+memory)."""
 from .efficiency import count_flops, machine_matmul_flops, measure_efficiency, measure_latency
 from .models import ModelSpec, build_model, resolve_model
 from .quality import evaluate_quality

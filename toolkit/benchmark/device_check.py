@@ -93,7 +93,7 @@ def check_amp(device: str, families: Sequence[str] = tuple(FAMILY_CONFIGS), tole
         resolution = FAMILY_RESOLUTION.get(family, 64)
         rows = {name: amp_step(config, device, dtype, resolution=resolution) for name, dtype in precisions.items()}
         reference = rows['float32']['loss']
-        for name, row in rows.items():
+        for row in rows.values():
             row['relative_loss_difference'] = abs(row['loss'] - reference) / max(abs(reference), 1e-12)
             row['ok'] = row['finite'] and row['relative_loss_difference'] <= tolerance
         results[family] = rows
@@ -162,9 +162,9 @@ def run_device_check(out_dir: str, device: Optional[str] = None, quick: bool = F
 
     ``quick`` shrinks each check (tests, or a first look): fewer families, iterations, batches and models.
     """
-    from toolkit.utils import register_all_modules
-    from toolkit.utils.device import resolve_device
-    register_all_modules(init_default_scope=False)
+    from toolkit.device import resolve_device
+    from toolkit.registry import load_plugins
+    load_plugins()  # the models it times come from plugins; the registries find the core modules themselves
     device = resolve_device(device)
     os.makedirs(out_dir, exist_ok=True)
     started = time.perf_counter()

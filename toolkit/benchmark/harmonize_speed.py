@@ -33,7 +33,8 @@ def synthetic_composite(folder: str, width: int, height: int, seed: int = 0) -> 
     image += rng.integers(0, 12, (1, width, 1), dtype=np.uint8)  # some fine detail (stripes), cheaply
     mask = np.zeros((height, width), np.uint8)
     cv2.ellipse(mask, (width // 2, height // 2), (width // 4, height // 3), 0, 0, 360, 255, -1)
-    image_path, mask_path = osp.join(folder, f'composite_{width}x{height}.jpg'), osp.join(folder, f'mask_{width}x{height}.png')
+    image_path = osp.join(folder, f'composite_{width}x{height}.jpg')
+    mask_path = osp.join(folder, f'mask_{width}x{height}.png')
     cv2.imwrite(image_path, image, [cv2.IMWRITE_JPEG_QUALITY, 90])
     cv2.imwrite(mask_path, cv2.GaussianBlur(mask, (0, 0), 2))
     return image_path, mask_path

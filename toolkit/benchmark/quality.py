@@ -74,9 +74,14 @@ def metric_code_version(modules: Sequence[str] = METRIC_CODE_MODULES) -> str:
 
 
 class FileFingerprints:
-    """sha256 of data files, recomputed only when a file's size or modification time changed.
+    """sha256 of data files, recomputed only when a file's size, modification time, status-change time or inode
+    changed.
 
-    Stored in ``<cache_dir>/files.json`` as ``path → [size, mtime_ns, sha256]``.
+    Size and mtime alone cannot be trusted: a file rewritten with other content of the same size can get its old
+    mtime back (``rsync -t``, ``touch -r``, a restore from backup). The status-change time (``ctime``) cannot be
+    set that way — every write and every ``utime`` call moves it to *now* — and the inode changes when a file is
+    replaced, so the four together catch every content change without hashing unchanged files again (the rule git
+    uses for its index). Stored in ``<cache_dir>/files.json`` as ``path → [size, mtime_ns, ctime_ns, inode, sha256]``.
     """
 
     def __init__(self, path: str):
@@ -92,12 +97,13 @@ class FileFingerprints:
     def sha256(self, path: str) -> str:
         path = osp.abspath(path)
         status = os.stat(path)
+        signature = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
         known = self.records.get(path)
-        if known and known[0] == status.st_size and known[1] == status.st_mtime_ns:
-            return known[2]
+        if known and len(known) == 5 and known[:4] == signature:  # (records of older versions are hashed again)
+            return known[4]
         from toolkit.hub import file_sha256
         digest = file_sha256(path)
-        self.records[path] = [status.st_size, status.st_mtime_ns, digest]
+        self.records[path] = [*signature, digest]
         self.changed = True
         return digest
 
@@ -155,8 +161,8 @@ def evaluate_quality(spec: Optional[ModelSpec], dataset, profile, cache_dir: str
     """Per-image metric records for one model (or, with ``spec=None``, for the input composite).
 
     ``dataset`` is an :class:`IHarmony4Dataset` or a :class:`RAHarmony4Dataset` built with
-    :func:`test_pipeline` at ``resolution``. Records already in the cache (``<cache_dir>/<key>.jsonl``) are reused; new ones are appended
-    after every batch, so an interrupted run resumes where it stopped.
+    :func:`test_pipeline` at ``resolution``. Records already in the cache (``<cache_dir>/<key>.jsonl``) are reused;
+    new ones are appended after every batch, so an interrupted run resumes where it stopped.
 
     Args:
         max_images: evaluate at most the first N images of the dataset (quick runs).

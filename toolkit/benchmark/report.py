@@ -193,7 +193,8 @@ def to_markdown(result: dict) -> str:
                 f'| {model["name"]} | {model["efficiency"]["params"] / 1e6:.3f} | {_gflops(model, 256)} | '
                 f'{_gflops(model, 1024)} | ' + (f'{one["mean_ms"]:.1f} ± {one["std_ms"]:.1f}' if one else '–') + ' | '
                 + (f'{eight["mean_ms"]:.1f} ± {eight["std_ms"]:.1f}' if eight else '–') + ' | '
-                + (f'{eight["throughput"]:.1f}' if eight else '–') + f' | {_cell(largest["peak_memory_mb"], "{:.0f}")} | '
+                + (f'{eight["throughput"]:.1f}' if eight else '–')
+                + f' | {_cell(largest["peak_memory_mb"], "{:.0f}")} | '
                 + (f'{100 * fraction:.1f}%' if fraction else '–') + ' |')
         lines += ['', 'GMACs: multiply-accumulates counted by MMEngine\'s FlopAnalyzer (convolutions, matmuls, '
                       'norms); element-wise ops and NumPy code are not counted (see the JSON for each model\'s '

@@ -14,10 +14,10 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+import toolkit.benchmark.report as report
 from toolkit.metrics import get_profile, summarize
 from toolkit.version import __version__
 
-from . import report
 from .efficiency import device_description, machine_matmul_flops, measure_efficiency
 from .models import REPO_ROOT, build_model, check_scorable, resolve_model
 from .quality import build_dataset, dataset_digest, evaluate_quality

@@ -169,12 +169,16 @@ def mask_scale(array: np.ndarray) -> float:
     Example:
         >>> [mask_scale(np.array(values, np.uint8)) for values in ([0, 1], [0, 255], [0, 3])]
         [1.0, 255.0, 255.0]
+        >>> mask_scale(np.array([0.0, 0.5])), mask_scale(np.array([0.0, 200.0]))   # floats: [0, 1] or 0–255
+        (1.0, 255.0)
     """
     if array.dtype.kind in 'iu':
         if array.size and int(array.max()) == 1:
             return 1.0
         return 65535.0 if array.dtype == np.uint16 else 255.0
-    return 1.0  # bool and float masks are already in [0, 1]
+    if array.dtype.kind == 'f' and array.size and float(array.max()) > 1.0:
+        return 255.0  # floats on 0–255
+    return 1.0  # bool and float masks in [0, 1]
 
 
 def _single_channel(raw: np.ndarray, path: str) -> np.ndarray:
@@ -192,25 +196,49 @@ def _single_channel(raw: np.ndarray, path: str) -> np.ndarray:
     if spread > 0.2:
         raise HarmonizationDataError(f'{path}: mask channels differ; a mask must be grayscale')
     mean = np.empty(channels.shape[:2], channels.dtype)
+    integers = channels.dtype.kind in 'iu'
     for start in range(0, channels.shape[0], 512):
-        mean[start:start + 512] = np.round(channels[start:start + 512].astype(np.float32).mean(axis=2))
+        block = channels[start:start + 512].astype(np.float32).mean(axis=2)
+        mean[start:start + 512] = np.round(block) if integers else block
     return mean
 
 
-def read_mask(path: str, dtype=np.float32) -> np.ndarray:
-    """Read a mask as ``(H, W)`` in [0, 1] float32 (1 = foreground), or with ``dtype=np.uint8`` on 0–255.
+def normalize_mask(raw: np.ndarray, label: str, dtype=np.float32) -> np.ndarray:
+    """Any mask array → ``(H, W)`` in [0, 1] (float32) or on 0–255 (``dtype=np.uint8``): the one rule for files
+    (:func:`read_mask`) and arrays (:func:`toolkit.apis.load_mask_input`).
 
-    3-channel masks (as iHarmony4 releases them) must have equal channels up to
-    JPEG noise; their mean is used. An alpha channel is ignored. ``{0, 1}`` integer
-    masks are label masks (see the module's mask rule).
+    1-channel, or 3-channel whose channels agree up to JPEG noise (their mean is used; a 4th channel, alpha, is
+    ignored); integer ``{0, 1}`` label masks, other integers scaled by their type's range, booleans, floats in
+    [0, 1] or on 0–255 (:func:`mask_scale`).
 
     Raises:
-        HarmonizationDataError: missing/unreadable file or channels that disagree.
+        HarmonizationDataError: naming ``label``: not 2-D or 3-D, or channels that disagree.
+
+    Example:
+        >>> normalize_mask(np.array([[0, 1]], np.uint8), 'labels.png').tolist()   # {0, 1} label mask
+        [[0.0, 1.0]]
+        >>> normalize_mask(np.array([[0.0, 127.5]]), 'array', dtype=np.uint8).tolist()   # float on 0–255
+        [[0, 128]]
     """
-    gray = _single_channel(_read_raw(path), path)
+    raw = np.asarray(raw)
+    if raw.ndim not in (2, 3):
+        raise HarmonizationDataError(f'{label}: a mask must be (H, W) or (H, W, C); got {raw.shape}')
+    gray = _single_channel(raw.astype(np.uint8) if raw.dtype == bool else raw, label)
     scale = mask_scale(gray)
     if dtype == np.uint8:
         if gray.dtype == np.uint8 and scale == 255.0:
             return gray
         return np.clip(np.round(gray.astype(np.float32) * (255.0 / scale)), 0, 255).astype(np.uint8)
     return np.clip(gray.astype(np.float32) / scale, 0.0, 1.0)
+
+
+def read_mask(path: str, dtype=np.float32) -> np.ndarray:
+    """Read a mask as ``(H, W)`` in [0, 1] float32 (1 = foreground), or with ``dtype=np.uint8`` on 0–255.
+
+    3-channel masks (as iHarmony4 releases them) must have equal channels up to JPEG noise; their mean is used.
+    An alpha channel is ignored. ``{0, 1}`` integer masks are label masks (see :func:`normalize_mask`).
+
+    Raises:
+        HarmonizationDataError: missing/unreadable file or channels that disagree.
+    """
+    return normalize_mask(_read_raw(path), path, dtype)

@@ -13,7 +13,10 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from toolkit.utils import register_all_modules
+import toolkit.checkpoint  # noqa: F401  (every run saves and loads checkpoints safely: see its module doc)
+from toolkit.config import read_config
+from toolkit.registry import load_plugins
+from toolkit.zoo import register_checkpoint_scheme
 
 
 def add_common_arguments(parser) -> None:
@@ -45,11 +48,7 @@ def load_config(config: str, work_dir: Optional[str] = None, cfg_options: Option
                 launcher: str = 'none') -> Config:
     """Read a config, apply overrides, and pick ``work_dir`` (default ``work_dirs/<config name>``, with
     ``_<variant>`` appended for ``cfg_options``, see :func:`variant_name`)."""
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config {config} does not exist')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = read_config(config, cfg_options)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -154,7 +153,8 @@ def prepare_distributed(cfg: Config) -> None:
             os.environ.setdefault('MASTER_PORT', '29500')
             os.environ.setdefault('MASTER_ADDR', '127.0.0.1')
         elif cfg.launcher != 'pytorch':
-            raise ValueError(f'--launcher {cfg.launcher} without CUDA is not supported; use pytorch (torchrun) or slurm')
+            raise ValueError(f'--launcher {cfg.launcher} without CUDA is not supported; use pytorch (torchrun) or '
+                             'slurm')
         dist.init_process_group(backend='gloo')
     wrapper = dict(type='MMDistributedDataParallel', broadcast_buffers=False,
                    find_unused_parameters=cfg.get('find_unused_parameters', False))
@@ -205,7 +205,10 @@ def is_main_process_env() -> bool:
 
 
 def build_runner(cfg: Config) -> Runner:
-    register_all_modules(init_default_scope=False)
+    # the registries import the core modules they need themselves (their `locations`); plugins and the hf://
+    # checkpoint scheme are what they cannot find on their own
+    load_plugins()
+    register_checkpoint_scheme()
     if 'runner_type' in cfg:
         from toolkit.registry import RUNNERS
         return RUNNERS.build(cfg)

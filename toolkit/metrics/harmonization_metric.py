@@ -13,10 +13,10 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
+import toolkit.metrics.functional as MF
 from toolkit.datasets.transforms.processing import resize_image, resize_mask
 from toolkit.registry import METRICS
 
-from . import functional as MF
 from .profiles import MetricProfile, get_profile
 
 METRIC_NAMES = ('MSE', 'fMSE', 'PSNR', 'fPSNR', 'SSIM', 'fSSIM')

@@ -118,7 +118,8 @@ METRIC_PROFILES: dict[str, MetricProfile] = {
         MetricProfile(name='soft-mask', mask_threshold=None),
         MetricProfile(name='fmse-full-image', fmse_definition='full_image'),
         MetricProfile(name='ssim-unit-constants', ssim_data_range=1.0),
-        # the evaluation code of iS2AM (SamsungLabs/image_harmonization, iharm/inference), reused by CDTNet: albumentations
+        # the evaluation code of iS2AM (SamsungLabs/image_harmonization, iharm/inference), reused by CDTNet:
+        # albumentations
         # Resize(256, 256) (bilinear images, nearest masks), float predictions, PSNR on the target's max with MSE + 1e-6
         MetricProfile(name='is2am', image_interpolation='bilinear', mask_interpolation='nearest', quantize=False,
                       mask_threshold=None, psnr_peak='target_max', psnr_epsilon=1e-6, fmse_epsilon=1e-6),

@@ -18,8 +18,7 @@ def build_model_from_config(config: Union[str, Config]):
     Raises:
         FileNotFoundError: the config file does not exist.
     """
-    from toolkit.registry import MODELS
-    from toolkit.utils.plugins import load_plugins
+    from toolkit.registry import MODELS, load_plugins
     load_plugins()
     if isinstance(config, str):
         if not osp.isfile(config):

@@ -6,6 +6,7 @@ import torch
 from mmengine.model import BaseDataPreprocessor
 from torch import Tensor
 
+from toolkit.interfaces import check_mask
 from toolkit.registry import MODELS
 
 
@@ -106,8 +107,7 @@ class HarmonizationDataPreprocessor(BaseDataPreprocessor):
         if 'composite' not in inputs or 'mask' not in inputs:
             raise KeyError(f'inputs must contain "composite" and "mask"; got {sorted(inputs)}')
         mask = inputs['mask'].float()
-        if mask.ndim != 4 or mask.shape[1] != 1:
-            raise ValueError(f'mask must be (B, 1, H, W); got {tuple(mask.shape)}')
+        check_mask(mask, inputs['composite'])
         batch = dict(composite=self.normalize(inputs['composite']), mask=mask)
         if 'references' in inputs:
             batch['references'] = self.normalize(inputs['references'])

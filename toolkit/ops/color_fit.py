@@ -28,7 +28,9 @@ def fit_global_affine(source: Tensor, target: Tensor, weights: Tensor, relative_
     Example:
         >>> x = torch.rand(1, 3, 8, 8, dtype=torch.float64)
         >>> M, c = fit_global_affine(x, 0.5 * x + 0.2, torch.ones(1, 1, 8, 8, dtype=torch.float64))
-        >>> torch.allclose(M, 0.5 * torch.eye(3, dtype=torch.float64), atol=1e-4), torch.allclose(c, torch.tensor([[0.2] * 3], dtype=torch.float64), atol=1e-4)
+        >>> expected_M = 0.5 * torch.eye(3, dtype=torch.float64)
+        >>> expected_c = torch.tensor([[0.2] * 3], dtype=torch.float64)
+        >>> torch.allclose(M, expected_M, atol=1e-4), torch.allclose(c, expected_c, atol=1e-4)
         (True, True)
     """
     total = weights.sum((2, 3))  # (B, 1)

@@ -8,6 +8,8 @@ The baselines plugin's harmonizers call these, and so does the inference API's l
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 from torch import Tensor
 
@@ -26,6 +28,32 @@ def copy_paste(images: Tensor, foreground: Tensor) -> Tensor:
     return images
 
 
+def lab_statistics(images: Tensor, region: Optional[Tensor] = None, eps: float = 1e-6) -> tuple[Tensor, Tensor]:
+    """CIELAB mean and standard deviation ``(B, 3, 1, 1)`` of ``images (B, 3, H, W)`` on 0–255 over ``region``
+    (``(B, 1, H, W)`` weights; ``None`` = the whole image), population statistics."""
+    return masked_mean_std(rgb_to_lab(images.double() / 255.0), None if region is None else region.double(), eps)
+
+
+def transfer_lab_statistics(images: Tensor, foreground: Tensor, target_mean: Tensor, target_std: Tensor,
+                            strength: float = 1.0, eps: float = 1e-6) -> Tensor:
+    """Reinhard et al. (2001) in CIELAB: ``lab' = (lab − μ_fg) / σ_fg · σ_t + μ_t`` with the foreground's
+    statistics ``μ_fg, σ_fg`` and target ones (``(B, 3, 1, 1)``, e.g. :func:`lab_statistics` of the background or
+    of another photo), blended with the original by ``strength`` in [0, 1], back to sRGB, clipped to the gamut.
+
+    Every pixel is mapped (callers keep it where it belongs). One implementation for the Reinhard harmonizer
+    (:func:`reinhard_lab`) and the synthetic composites' colour-transfer perturbations.
+
+    Returns:
+        ``(B, 3, H, W)`` on 0–255, ``images``' dtype.
+    """
+    lab = rgb_to_lab(images.double() / 255.0)
+    fg_mean, fg_std = masked_mean_std(lab, foreground.double(), eps)
+    transferred = (lab - fg_mean) / fg_std * target_std.double() + target_mean.double()
+    if strength != 1.0:
+        transferred = strength * transferred + (1.0 - strength) * lab
+    return (lab_to_rgb(transferred) * 255.0).to(images.dtype)
+
+
 def reinhard_lab(images: Tensor, foreground: Tensor, eps: float = 1e-6) -> Tensor:
     """Reinhard et al. (2001) in CIELAB: per channel ``fg' = (fg − μ_fg) / σ_fg · σ_bg + μ_bg`` (population
     statistics of each region), back to sRGB and clipped to the gamut.
@@ -36,10 +64,8 @@ def reinhard_lab(images: Tensor, foreground: Tensor, eps: float = 1e-6) -> Tenso
         >>> out[0, :, 0].round().tolist() == images[0, :, 1].tolist()      # takes the background's colour
         True
     """
-    lab = rgb_to_lab(images.double() / 255.0)
-    fg_mean, fg_std = masked_mean_std(lab, foreground.double(), eps)
-    bg_mean, bg_std = masked_mean_std(lab, 1 - foreground.double(), eps)
-    transferred = (lab_to_rgb((lab - fg_mean) / fg_std * bg_std + bg_mean) * 255.0).to(images.dtype)
+    background_mean, background_std = lab_statistics(images, 1 - foreground.double(), eps)
+    transferred = transfer_lab_statistics(images, foreground, background_mean, background_std, eps=eps)
     return torch.where(_both_regions(foreground), transferred, images)
 
 

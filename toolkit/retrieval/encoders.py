@@ -16,13 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import warnings
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from toolkit.hub import hub_file
 from toolkit.registry import MODELS
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -81,68 +81,6 @@ class DVTDenoiser(nn.Module):
         tokens = tokens + self.proj(attended)
         tokens = tokens + self.fc2(F.gelu(self.fc1(self.norm2(tokens))))
         return tokens.transpose(1, 2).reshape(batch, dim, height, width)
-
-
-def convert_dvt_denoiser_state_dict(official: dict, denoiser: Optional['DVTDenoiser'] = None,
-                                    source: str = 'checkpoint') -> dict:
-    """Map the released DVT generalizable denoiser (``reg4_v1.pth``, its ``'denoiser'`` entry) onto
-    :class:`DVTDenoiser`.
-
-    The release wraps one timm ViT block as ``denoiser.*`` (``norm1``, ``attn.qkv``, ``attn.proj``, ``norm2``,
-    ``mlp.fc1``, ``mlp.fc2``) and stores the positional embedding as tokens ``(1, 37·37, D)``; here it is a
-    ``(1, D, 37, 37)`` map. ``vit.*`` entries (the frozen backbone, when saved along) are dropped: the backbone
-    comes from its own Hub repository.
-
-    Example:
-        >>> small = DVTDenoiser(dim=8, num_heads=2, pos_grid=3)
-        >>> tokens = torch.arange(9 * 8.).view(1, 9, 8)
-        >>> renamed = {'qkv': 'attn.qkv', 'proj': 'attn.proj', 'fc1': 'mlp.fc1', 'fc2': 'mlp.fc2'}
-        >>> released = {'pos_embed': tokens, **{'denoiser.' + renamed.get(k.split('.')[0], k.split('.')[0]) + '.'
-        ...             + k.split('.')[1]: v for k, v in small.state_dict().items() if k != 'pos_embed'}}
-        >>> converted = convert_dvt_denoiser_state_dict(released, small)
-        >>> converted['pos_embed'][0, :, 1, 2].tolist() == tokens[0, 1 * 3 + 2].tolist()   # row 1, column 2
-        True
-    """
-    from toolkit.checkpoint import remap_state_dict
-    if 'denoiser' in official and isinstance(official['denoiser'], dict):
-        official = official['denoiser']
-    denoiser = denoiser if denoiser is not None else DVTDenoiser()
-    expected = {key: value.shape for key, value in denoiser.state_dict().items()}
-    dim, grid = expected['pos_embed'][1], expected['pos_embed'][-1]
-    prefixes = [('pos_embed', 'pos_embed'), ('denoiser.norm1.', 'norm1.'), ('denoiser.attn.qkv.', 'qkv.'),
-                ('denoiser.attn.proj.', 'proj.'), ('denoiser.norm2.', 'norm2.'), ('denoiser.mlp.fc1.', 'fc1.'),
-                ('denoiser.mlp.fc2.', 'fc2.')]
-
-    def tokens_to_map(tokens: Tensor) -> Tensor:
-        if tokens.ndim != 3 or tokens.shape[1] != grid * grid:
-            return tokens  # reported as a shape mismatch
-        return tokens.reshape(1, grid, grid, dim).permute(0, 3, 1, 2).contiguous()
-
-    return remap_state_dict(official, expected, prefixes, source, 'DVT denoiser (DVTDenoiser)', dropped=('vit.',),
-                            transforms={'pos_embed': tokens_to_map})
-
-
-def hub_file(weights: dict, filename: str, what: str, cache_dir: Optional[str] = None) -> tuple[str, str]:
-    """``filename`` of ``weights['repo_id']`` at its pinned revision (resolving ``None`` once), checked against
-    ``weights['sha256'][filename]`` when given; or the local file ``weights['path']`` (converted weights you
-    hold; its revision is reported as ``'local'``). A pinned file already cached needs no network."""
-    if weights.get('path'):
-        import os.path as osp
-        path = osp.expanduser(weights['path'])
-        if filename.endswith('.json'):  # a model's config.json lies beside its weights
-            path = osp.join(osp.dirname(path), filename)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{what}: weights file {path} does not exist')
-        return path, 'local'
-    from toolkit.hub import HubWeights, download_weights, resolve_revision
-    revision = weights.get('revision')
-    if revision is None:
-        revision = resolve_revision(weights['repo_id'])
-        warnings.warn(f'{what}: no revision pinned for {weights["repo_id"]}; using main = {revision}. Pin it in the '
-                      f'config (revision={revision!r}) so every run loads the same weights.', stacklevel=3)
-    sha256 = (weights.get('sha256') or {}).get(filename) if isinstance(weights.get('sha256'), dict) else None
-    path = download_weights(HubWeights(weights['repo_id'], revision, filename, sha256=sha256), cache_dir=cache_dir)
-    return path, revision
 
 
 def state_dict_sha256(module: nn.Module) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import os.path as osp
+import shutil
 from typing import Optional, Sequence
 
 import numpy as np
@@ -30,6 +31,11 @@ _DTYPE = np.float16
 
 class GalleryError(RuntimeError):
     """A gallery folder that is missing, inconsistent, or built with other settings; the message says which."""
+
+
+def shard_folder(folder: str, rank: int, world: int) -> str:
+    """Where process ``rank`` of a ``world``-process build writes its share: ``<folder>.shard-R-of-N``."""
+    return f'{folder.rstrip(os.sep)}.shard-{rank}-of-{world}'
 
 
 class GalleryIndex:
@@ -196,6 +202,24 @@ class GalleryIndex:
             self.add([osp.abspath(other.absolute_path(i)) for i in range(start, stop)],
                      np.asarray(other.content[start:stop]), np.asarray(other.hsv[start:stop]), save_faiss=False)
         self.save_faiss()
+
+    def unindexed(self, paths: Sequence[str]) -> list[str]:
+        """The absolute paths of ``paths`` that this gallery does not hold yet (re-running a build adds only
+        those)."""
+        known = {osp.normpath(self.absolute_path(index)) for index in range(len(self))}
+        return [osp.abspath(path) for path in paths if osp.normpath(osp.abspath(path)) not in known]
+
+    @classmethod
+    def merge_shards(cls, folder: str, world: int, grid: int, dim: int, hist_bins: Sequence[int],
+                     encoder: Optional[dict] = None, root: Optional[str] = None) -> 'GalleryIndex':
+        """Append the shards of a ``world``-process build (:func:`shard_folder`) to the gallery at ``folder``
+        (created when missing), in rank order, and remove them."""
+        gallery = cls.create(folder, grid, dim, hist_bins, encoder=encoder, root=root, exist_ok=True)
+        for rank in range(world):
+            shard = shard_folder(folder, rank, world)
+            gallery.extend(cls.open(shard))
+            shutil.rmtree(shard)
+        return gallery
 
     # ------------------------------------------------------------------ FAISS
     @property

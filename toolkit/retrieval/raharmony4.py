@@ -11,7 +11,6 @@ from toolkit.datasets.io import IMAGE_EXTENSIONS, HarmonizationDataError
 
 from .retriever import HarmonizationRetriever
 
-
 #: folder names whose images are never gallery photos (iHarmony4 and common layouts)
 MASK_FOLDERS = ('masks', 'mask')
 COMPOSITE_FOLDERS = ('composite_images', 'composites', 'composite')

@@ -13,6 +13,7 @@ leaves bins, patch size and the histogram similarity open; here ``⟨·,·⟩`` 
 from __future__ import annotations
 
 import os.path as osp
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence, Union
@@ -25,7 +26,7 @@ from torch import Tensor, nn
 from toolkit.interfaces import BaseRetriever, RetrievedReference
 from toolkit.registry import MODELS, RETRIEVERS
 
-from .gallery import GalleryError, GalleryIndex
+from .gallery import GalleryError, GalleryIndex, shard_folder
 from .patches import hsv_patch_histograms, pool_patch_features
 
 
@@ -215,6 +216,37 @@ class HarmonizationRetriever(BaseRetriever):
         self.gallery = gallery
         self.gallery_folder = folder
         return gallery
+
+    def extend_gallery(self, paths: Sequence[str], folder: str, root: str, rank: int = 0, world: int = 1,
+                       progress: bool = True) -> tuple[Optional[GalleryIndex], int]:
+        """Index the images of ``paths`` that the gallery at ``folder`` does not hold yet (all, for a new one).
+
+        With ``world`` processes (torchrun), process ``rank`` indexes a contiguous share into its own shard folder
+        (:func:`~toolkit.retrieval.gallery.shard_folder`; a previous failed run's shard is redone), and after a
+        barrier rank 0 appends the shards in order to the gallery and removes them.
+
+        Returns:
+            ``(gallery, images added)`` on rank 0; ``(None, images this rank indexed)`` elsewhere.
+        """
+        if osp.isfile(osp.join(folder, 'index.json')):
+            paths = self.open_gallery(folder).unindexed(paths)
+        paths = [osp.abspath(path) for path in paths]
+        if world == 1:
+            before = len(self.gallery) if self.gallery is not None and self.gallery_folder == folder else 0
+            gallery = self.build_index(paths, folder=folder, root=root, progress=progress)
+            return gallery, len(gallery) - before
+        share = paths[rank * len(paths) // world:(rank + 1) * len(paths) // world]
+        shard = shard_folder(folder, rank, world)
+        if osp.isdir(shard):
+            shutil.rmtree(shard)  # a previous failed run's leftovers
+        self.build_index(share, folder=shard, root=root, progress=progress and rank == 0)
+        from mmengine.dist import barrier
+        barrier()
+        if rank != 0:
+            return None, len(share)
+        gallery = GalleryIndex.merge_shards(folder, world, self.grid, self.encoder.feature_dim, self.hist_bins,
+                                            encoder=self.encoder_identity, root=root)
+        return gallery, len(paths)
 
     def build_index(self, gallery: Iterable[str], folder: Optional[str] = None, root: Optional[str] = None,
                     progress: bool = False) -> GalleryIndex:
@@ -474,8 +506,8 @@ def _image_bitmap(images: np.ndarray, patches: int, total: int) -> np.ndarray:
 def build_retriever(config: str, gallery: Optional[str] = None, device: Optional[str] = None,
                     cfg_options: Optional[dict] = None) -> HarmonizationRetriever:
     """The ``retriever`` of an MMEngine config file (e.g. ``configs/retrieval/*.py``) with a gallery folder."""
-    from toolkit.engine.launch import load_config
-    cfg = load_config(config, cfg_options=cfg_options)
+    from toolkit.config import read_config
+    cfg = read_config(config, cfg_options=cfg_options)
     if 'retriever' not in cfg:
         raise KeyError(f'{config}: no `retriever = dict(...)` in this config')
     spec = cfg.retriever.to_dict()

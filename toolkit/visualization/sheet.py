@@ -27,7 +27,8 @@ def _title(text: str, width: int, height: int = 22) -> np.ndarray:
     return strip
 
 
-def picture_sheet(rows: Sequence[dict], model_names: Sequence[str], height: int = 160, separator: int = 4) -> np.ndarray:
+def picture_sheet(rows: Sequence[dict], model_names: Sequence[str], height: int = 160,
+                  separator: int = 4) -> np.ndarray:
     """One row per composite: ``rows[i]`` holds ``composite``, ``mask`` ((H, W) in [0, 1]), ``outputs`` (one
     ``(H, W, 3)`` uint8 per model, same order as ``model_names``) and optionally ``real`` and ``label``.
 

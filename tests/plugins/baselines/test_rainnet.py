@@ -13,8 +13,9 @@ import pytest
 import torch
 from torch import nn
 
-from plugins.baselines.rainnet import RAINNET_PARAMETERS, RainNet, convert_official_rainnet_state_dict
-from tests.plugins.baselines.test_fusions import rain_by_hand
+from plugins.baselines.convert import convert_official_rainnet_state_dict
+from plugins.baselines.rainnet import RAINNET_PARAMETERS, RainNet
+from tests.toolkit.models.test_fusions import rain_by_hand
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 KEY_LIST = os.path.join(os.path.dirname(__file__), 'data', 'rainnet_official_state_dict.txt')
@@ -36,7 +37,8 @@ class OfficialBlock(nn.Module):
         super().__init__()
         self.innermost = submodule is None
         if self.innermost:
-            self.up = nn.Sequential(nn.LeakyReLU(0.2, True), nn.Conv2d(width, width, 4, 2, 1, bias=False), nn.ReLU(True),
+            self.up = nn.Sequential(nn.LeakyReLU(0.2, True), nn.Conv2d(width, width, 4, 2, 1, bias=False),
+                                    nn.ReLU(True),
                                     nn.ConvTranspose2d(width, width, 4, 2, 1, bias=False))
         else:
             self.down = nn.Sequential(nn.LeakyReLU(0.2, True), nn.Conv2d(width, width, 4, 2, 1, bias=False))

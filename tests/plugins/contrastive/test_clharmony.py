@@ -6,8 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from plugins.contrastive import S2AM, RegionContrastiveLoss, ResUNet, StyleFusion
-from plugins.contrastive import CLHARMONY_PARAMETERS
+from plugins.contrastive import CLHARMONY_PARAMETERS, S2AM, RegionContrastiveLoss, ResUNet, StyleFusion
 from toolkit.models import EncoderDecoderHarmonizer
 from toolkit.structures import HarmonizationDataSample
 
@@ -93,7 +92,7 @@ def loop_contrastive(loss, pred, target, mask, fg_indices, bg_indices):
     width = fg_map.shape[-1]
     total = 0.0
     for b in range(pred.shape[0]):
-        def embed(sampling_map, flat):
+        def embed(sampling_map, flat, b=b):
             y, x = divmod(int(flat), width)
             padded = F.pad(sampling_map[b:b + 1], (size // 2, size - 1 - size // 2, size // 2, size - 1 - size // 2))
             patch = padded[0, :, y:y + size, x:x + size].reshape(-1)
@@ -105,7 +104,8 @@ def loop_contrastive(loss, pred, target, mask, fg_indices, bg_indices):
             numerator = math.exp(float(negatives[i] @ positives[i]) / tau)
             # negatives: the other foreground patches, never the query itself nor a copy of its location
             denominator = numerator + sum(math.exp(float(negatives[i] @ negatives[k]) / tau)
-                                          for k in range(len(negatives)) if int(fg_indices[b][k]) != int(fg_indices[b][i]))
+                                          for k in range(len(negatives))
+                                          if int(fg_indices[b][k]) != int(fg_indices[b][i]))
             terms.append(-math.log(numerator / denominator))
         total += sum(terms) / len(terms)
     return total / pred.shape[0]
@@ -264,9 +264,10 @@ def test_losses_supervise_the_raw_output(blend, expect_gradient):
 
 def test_adain_comparator_takes_the_decoders_own_background_statistics():
     import plugins.baselines  # noqa: F401
-    from plugins.baselines import AdaIN
+    from toolkit.models.fusions import AdaIN
     torch.manual_seed(0)
-    decoder, encoder = torch.randn(2, 4, 8, 8, dtype=torch.float64) * 3 + 1, torch.randn(2, 4, 8, 8, dtype=torch.float64)
+    decoder = torch.randn(2, 4, 8, 8, dtype=torch.float64) * 3 + 1
+    encoder = torch.randn(2, 4, 8, 8, dtype=torch.float64)
     mask = torch.zeros(2, 1, 32, 32, dtype=torch.float64)
     mask[..., :16, :] = 1
     out = AdaIN(4, 4, style='decoder-background')(decoder, encoder, mask)
@@ -297,10 +298,10 @@ def test_rain_inside_resunet_sees_binary_masks_like_rainnet():
         m = F.interpolate(given, size=feature.shape[-2:], mode='nearest')
         b = 1 - m
 
-        def official(x, region):
-            mean = (x * region).sum((2, 3), keepdim=True) / (region.sum((2, 3), keepdim=True) + block.eps)
-            var = (((x - mean) * region) ** 2).sum((2, 3), keepdim=True) / (region.sum((2, 3), keepdim=True) + block.eps)
-            return mean, torch.sqrt(var + block.eps)
+        def official(x, region, eps=block.eps):
+            mean = (x * region).sum((2, 3), keepdim=True) / (region.sum((2, 3), keepdim=True) + eps)
+            var = (((x - mean) * region) ** 2).sum((2, 3), keepdim=True) / (region.sum((2, 3), keepdim=True) + eps)
+            return mean, torch.sqrt(var + eps)
         fg_mean, fg_std = official(feature, m)
         bg_mean, bg_std = official(feature, b)
         expected = ((feature - fg_mean) / fg_std * bg_std + bg_mean) * m + (feature - bg_mean) / bg_std * b

@@ -8,8 +8,7 @@ import pytest
 import torch
 
 import plugins.raiha  # noqa: F401
-from plugins.raiha import (DynamicRegionConv, MakeTargetReference, RaihaUNet, SampleRaihaReference,
-                           SemanticGuidedFusion)
+from plugins.raiha import DynamicRegionConv, MakeTargetReference, RaihaUNet, SampleRaihaReference, SemanticGuidedFusion
 from tests.conftest import random_state_dict
 from toolkit.models import HarmonizationDataPreprocessor
 

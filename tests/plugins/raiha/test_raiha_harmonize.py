@@ -35,8 +35,9 @@ def tiny_raiha(tmp_path_factory):
     config = folder / 'raiha_tiny.py'
     config.write_text(f"_base_ = [{os.path.join(REPO, 'configs/raiha/raiha-tiny_sgf_adam-20i_samples-64.py')!r}]\n"
                       f"model = dict(content_encoder=dict(_delete_=True, **{encoder_cfg!r}))\n")
-    import plugins.raiha  # noqa: F401
     from mmengine.config import Config
+
+    import plugins.raiha  # noqa: F401
     cfg = Config.fromfile(str(config))
     model = MODELS.build(cfg.model)
     for parameter in model.generator.parameters():  # away from the zero init so references matter visibly

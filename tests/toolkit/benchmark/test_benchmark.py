@@ -41,7 +41,8 @@ def _direct_summary(model_name, samples_root):
     for index in range(len(dataset)):
         item = dataset[index]
         with torch.no_grad():
-            sample = model(**model.data_preprocessor(dict(inputs=[item['inputs']], data_samples=[item['data_samples']])),
+            batch = dict(inputs=[item['inputs']], data_samples=[item['data_samples']])
+            sample = model(**model.data_preprocessor(batch),
                            mode='predict')[0]
         values = compute_image_metrics(sample.pred_img, sample.gt_img, sample.soft_mask, 'toolkit')
         records.append(dict(name=sample.name, subset=sample.subset, **values))

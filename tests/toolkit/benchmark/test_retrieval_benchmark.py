@@ -1,8 +1,7 @@
 """The retrieval benchmark helpers measure what they say on a small synthetic gallery."""
 import numpy as np
 
-from toolkit.benchmark.retrieval import (_stub_encoder, exact_top_k, query_latency, synthetic_gallery,
-                                         synthetic_queries)
+from toolkit.benchmark.retrieval import _stub_encoder, exact_top_k, query_latency, synthetic_gallery, synthetic_queries
 from toolkit.retrieval import HarmonizationRetriever
 
 

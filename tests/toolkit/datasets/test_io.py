@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -88,3 +89,33 @@ def test_mask_with_disagreeing_channels_is_refused(tmp_path):
     write_rgb(path, mask)
     with pytest.raises(HarmonizationDataError, match='colour.png: mask channels differ'):
         read_mask(path)
+
+
+def test_files_and_arrays_follow_one_mask_rule(tmp_path):
+    """The same mask as a file and as an array gives the same result, including 3-channel masks whose channels
+    disagree (arrays used to be averaged unchecked while files were refused)."""
+    from toolkit.apis import load_mask_input
+    rng = np.random.default_rng(0)
+    gray = (rng.random((20, 30)) > 0.5).astype(np.uint8) * 255
+    agreeing = np.dstack([gray, np.clip(gray.astype(int) + 3, 0, 255).astype(np.uint8), gray])  # JPEG-like noise
+    disagreeing = np.dstack([gray, 255 - gray, gray])
+    for name, mask in (('agreeing', agreeing), ('disagreeing', disagreeing), ('labels', (gray > 0).astype(np.uint8))):
+        path = str(tmp_path / f'{name}.png')
+        cv2.imwrite(path, mask)
+        as_file = as_array = None
+        try:
+            as_file = read_mask(path, dtype=np.uint8)
+        except HarmonizationDataError as error:
+            as_file = str(error).replace(path, 'X')
+        try:
+            as_array = load_mask_input(mask[..., ::-1] if mask.ndim == 3 else mask, 'X', dtype=np.uint8)
+        except HarmonizationDataError as error:
+            as_array = str(error)
+        if isinstance(as_file, str):
+            assert as_array == as_file and 'mask channels differ' in as_file, name
+        else:
+            np.testing.assert_array_equal(as_array, as_file)
+    # floats: [0, 1] and 0–255 both read as the same mask; a soft float value survives the 3-channel path
+    soft = np.array([[0.0, 0.25, 1.0]], np.float32)
+    np.testing.assert_allclose(load_mask_input(np.dstack([soft] * 3)), soft, atol=1e-6)
+    np.testing.assert_allclose(load_mask_input(soft * 255.0), soft, atol=1e-6)

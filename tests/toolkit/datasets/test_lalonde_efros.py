@@ -10,8 +10,14 @@ import pytest
 from scipy.io import savemat
 
 from toolkit.datasets import HarmonizationDataError, IHarmony4Dataset, read_image, read_mask
-from toolkit.datasets.lalonde_efros import (FOLDER, LalondeEfrosPhotos, box_fill, fetch_lalonde_efros,
-                                            read_annotation, write_checksums)
+from toolkit.datasets.lalonde_efros import (
+    FOLDER,
+    LalondeEfrosPhotos,
+    box_fill,
+    fetch_lalonde_efros,
+    read_annotation,
+    write_checksums,
+)
 from toolkit.datasets.recipes import build_training_set
 
 XML = '''<image>

@@ -7,10 +7,26 @@ import numpy as np
 import pytest
 
 from tests.conftest import write_gray
-from toolkit.datasets import (FolderPhotos, IHarmony4Dataset, SyntheticCompositeDataset, load_manifest, make_composites,
-                              read_image, read_mask, replay_composite)
-from toolkit.datasets.synthesis import (GainGammaExposure, RandomToneCurve, ReinhardTransfer, SaturationHueShift,
-                                        WhiteBalanceShift, generate_mask, save_manifest, visible_change)
+from toolkit.datasets import (
+    FolderPhotos,
+    IHarmony4Dataset,
+    SyntheticCompositeDataset,
+    load_manifest,
+    make_composites,
+    read_image,
+    read_mask,
+    replay_composite,
+)
+from toolkit.datasets.synthesis import (
+    GainGammaExposure,
+    RandomToneCurve,
+    ReinhardTransfer,
+    SaturationHueShift,
+    WhiteBalanceShift,
+    generate_mask,
+    save_manifest,
+    visible_change,
+)
 
 
 @pytest.fixture(scope='module')

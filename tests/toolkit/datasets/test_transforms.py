@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from toolkit.datasets.io import HarmonizationDataError
-from toolkit.datasets.transforms import (BinarizeMask, PackHarmonizationInputs, RandomFlip, RandomResizedCrop,
-                                         Resize)
+from toolkit.datasets.transforms import BinarizeMask, PackHarmonizationInputs, RandomFlip, RandomResizedCrop, Resize
 
 
 def _results(height=40, width=60):

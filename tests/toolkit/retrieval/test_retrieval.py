@@ -1,6 +1,7 @@
 """Raiha retrieval: patch descriptors, eqs. 3/5, the gallery store, FAISS vs exact, encoder hub loading, tools."""
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -11,11 +12,26 @@ import torch
 
 from tests.conftest import random_state_dict
 from toolkit.datasets.io import read_image, read_mask
-from toolkit.retrieval import (DenseContentEncoder, GalleryError, GalleryIndex, HarmonizationRetriever,
-                               QueryDescriptors, build_reference_lists, hsv_patch_histograms, list_gallery_images,
-                               pool_patch_features, score_gallery)
+from toolkit.retrieval import (
+    DenseContentEncoder,
+    GalleryError,
+    GalleryIndex,
+    HarmonizationRetriever,
+    QueryDescriptors,
+    build_reference_lists,
+    hsv_patch_histograms,
+    list_gallery_images,
+    pool_patch_features,
+    score_gallery,
+)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
 TINY_VIT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, patch_size=14, image_size=56)
 
 
@@ -287,7 +303,7 @@ def test_released_dvt_denoiser_converts_and_computes_the_released_block():
     from PIL import Image
 
     from toolkit.retrieval import DVTDenoiser
-    from toolkit.retrieval.encoders import convert_dvt_denoiser_state_dict
+    from toolkit.retrieval.convert import convert_dvt_denoiser_state_dict
     generator = torch.Generator().manual_seed(0)
     released = random_state_dict(DVT_KEYS, generator=generator)
     denoiser = DVTDenoiser()
@@ -413,7 +429,7 @@ def test_gallery_build_sharded_over_torchrun_equals_one_process(tmp_path):
     assert single.returncode == 0, single.stderr
     env = dict(os.environ, OMP_NUM_THREADS='1')
     sharded = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-                              '--master_port', str(29500 + os.getpid() % 1000), 'tools/build_gallery.py', source,
+                              '--master_port', str(_free_port()), 'tools/build_gallery.py', source,
                               '--gallery', str(tmp_path / 'two'), '--config', str(config)],
                              cwd=REPO, capture_output=True, text=True, env=env)
     assert sharded.returncode == 0, sharded.stderr[-2000:]

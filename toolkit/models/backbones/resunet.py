@@ -94,7 +94,7 @@ class ResUNet(BaseBackbone):
     """
 
     def __init__(self, in_channels: int = 4, out_channels: int = 3, base_channels: int = 32, depth: int = 5,
-                 blocks: int = 3, attention: Optional[dict] = dict(type='S2AM'),
+                 blocks: int = 3, attention: Optional[dict] = dict(type='S2AM'),  # noqa: B006  (MMCV layer config: None means none; never mutated)
                  attention_levels: Sequence[int] = (0, 1, 2, 3), norm: str = 'BN', init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if depth < 2:

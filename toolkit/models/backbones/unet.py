@@ -47,7 +47,7 @@ class UNet(BaseBackbone):
     """
 
     def __init__(self, in_channels: int = 4, out_channels: int = 3, base_channels: int = 32, num_levels: int = 4,
-                 norm_cfg: Optional[dict] = dict(type='BN'), act_cfg: dict = dict(type='ReLU'), init_cfg=None):
+                 norm_cfg: Optional[dict] = dict(type='BN'), act_cfg: dict = dict(type='ReLU'), init_cfg=None):  # noqa: B006  (MMCV layer config: None means none; never mutated)
         super().__init__(init_cfg=init_cfg)
         if num_levels < 1:
             raise ValueError(f'num_levels must be >= 1; got {num_levels}')

@@ -1,3 +1,4 @@
 from .identity import IdentityFusion
+from .normalization import RAIN, AdaIN
 
-__all__ = ['IdentityFusion']
+__all__ = ['IdentityFusion', 'RAIN', 'AdaIN']

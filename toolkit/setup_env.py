@@ -1,3 +1,11 @@
+"""``register_all_modules``: the top room of the house, called by entry points only (the CLI's training tools,
+``tools/*.py``, tests), never from below.
+
+It imports every core module so its classes register, the installed plugins, and MMEngine's ``hf://``
+checkpoint scheme, and makes ``toolkit`` the default registry scope. Library code does not need it: the
+registries import the modules they need (their ``locations``) and the model builder and runner load plugins
+themselves (:func:`toolkit.registry.load_plugins`).
+"""
 from __future__ import annotations
 
 import datetime
@@ -5,7 +13,7 @@ import warnings
 
 from mmengine import DefaultScope
 
-from .plugins import load_plugins
+from toolkit.registry import load_plugins
 
 
 def register_all_modules(init_default_scope: bool = True, with_plugins: bool = True) -> None:
@@ -35,7 +43,7 @@ def register_all_modules(init_default_scope: bool = True, with_plugins: bool = T
         DefaultScope.get_instance('toolkit', scope_name='toolkit')
     elif current.scope_name != 'toolkit':
         warnings.warn(f'The current default scope "{current.scope_name}" is not "toolkit"; '
-                      'a new default scope "toolkit" is created for HarmonyZoo.')
+                      'a new default scope "toolkit" is created for HarmonyZoo.', stacklevel=2)
         # instance names must be unique, so suffix the creation time
         stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S-%f')
         DefaultScope.get_instance(f'toolkit-{stamp}', scope_name='toolkit')

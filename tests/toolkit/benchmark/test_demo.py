@@ -1,6 +1,6 @@
 import os
 
-from toolkit.engine.demo import local_zoo_models, run_demo
+from toolkit.benchmark.demo import local_zoo_models, run_demo
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 
@@ -20,4 +20,19 @@ def test_demo_scores_the_bundled_default_against_the_baselines(tmp_path):
     for baseline in ('copy-paste', 'reinhard-lab', 'histogram-matching'):
         assert rows[default]['fMSE'] < rows[baseline]['fMSE'] and rows[default]['MSE'] < rows[baseline]['MSE']
     assert result['verdict'].startswith(f'best: {default}.')
-    assert result['models'][3]['checkpoint_sha256'] and result['models'][3]['efficiency']['params'] == 415_263
+    assert result['models'][3]['checkpoint_sha256']
+    assert result['models'][3]['efficiency']['params'] == _colorcurves_parameters()
+
+
+def _colorcurves_parameters(channels=(16, 32, 64, 96, 128), hidden=256, segments=16, bins=16, pool_levels=2) -> int:
+    """The default model's parameter count from its architecture (configs/_base_/models/colorcurves.py and
+    docs/colorcurves.md): 3×3 stride-2 convolutions without bias, each followed by BatchNorm (2 per channel); an
+    MLP over the pooled features of the two deepest levels (foreground and background) and the colour statistics
+    (mean, std and histogram per channel, foreground and background, plus the two area fractions) that outputs a
+    3×3 matrix, an offset and K + 1 knots per channel."""
+    widths = (4, *channels)  # RGB + mask in
+    convolutions = sum(9 * widths[i] * widths[i + 1] + 2 * widths[i + 1] for i in range(len(channels)))
+    inputs = 2 * sum(channels[-pool_levels:]) + 2 * 3 * (2 + bins) + 2
+    outputs = 9 + 3 + 3 * (segments + 1)
+    mlp = (inputs * hidden + hidden) + (hidden * hidden + hidden) + (hidden * outputs + outputs)
+    return convolutions + mlp

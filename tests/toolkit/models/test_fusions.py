@@ -3,8 +3,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from plugins.baselines import RAIN, AdaIN
 from toolkit.models import EncoderDecoderHarmonizer
+from toolkit.models.fusions import RAIN, AdaIN
 from toolkit.structures import HarmonizationDataSample
 
 

@@ -1,5 +1,8 @@
 """RAIN (Ling et al., CVPR 2021) and plain AdaIN (Huang & Belongie, ICCV 2017) as toolkit fusion blocks.
 
+They are core, not a plugin's: several method families use them (RainNet's decoder, Raiha's default decoder
+norm, the region-wise contrastive network's Fig. 8–9 comparators), and a plugin never imports another plugin.
+
 Both have the common signature ``forward(decoder_feat, encoder_feat, mask) -> decoder_feat``,
 so ``fusion=dict(type='RAIN')`` or ``fusion=dict(type='AdaIN')`` drops them into any backbone's decoder.
 Statistics come from the core's :func:`toolkit.ops.masked_mean_std`.

@@ -35,7 +35,7 @@ def resolve_device(device: Optional[str] = None) -> str:
         >>> resolve_device('gpu')  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        toolkit.utils.device.DeviceError: unknown device 'gpu': use cpu, cuda or cuda:N (available here: cpu...)
+        toolkit.device.DeviceError: unknown device 'gpu': use cpu, cuda or cuda:N (available here: cpu...)
     """
     import torch
     if device in (None, '', 'auto'):

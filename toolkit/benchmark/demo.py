@@ -31,7 +31,7 @@ def local_zoo_models() -> list[str]:
 def run_demo(work_dir: str, console: Optional[Console] = None, models: Optional[Sequence[str]] = None,
              repeats: int = 5, sheet: bool = True) -> dict:
     """Leaderboard + picture sheet on the bundled samples; returns the leaderboard dict (with a ``verdict``)."""
-    from toolkit.benchmark import run_benchmark
+    from toolkit.benchmark.runner import run_benchmark
     console = console or Console(width=None if Console().is_terminal else 150)
     os.makedirs(work_dir, exist_ok=True)
     learned = list(local_zoo_models() if models is None else models)

@@ -21,7 +21,7 @@ def report_table(summary: dict, title: str) -> Table:
     for name, _ in METRIC_COLUMNS:
         table.add_column(name, justify='right')
     for group in ('subsets', 'fg_bins'):
-        for index, (name, row) in enumerate(summary[group].items()):
+        for name, row in summary[group].items():
             style = 'bold' if name == 'All' else ('dim' if group == 'fg_bins' else None)
             cells = [_cell(row.get(metric), fmt) for metric, fmt in METRIC_COLUMNS]
             table.add_row(name, str(row['N']), *cells, style=style,
