@@ -60,7 +60,7 @@ def test_window_resampling_is_torch_bilinear():
     maps = torch.rand(12, 17, 23)
     full = torch.nn.functional.interpolate(maps[None], size=(301, 517), mode='bilinear', align_corners=False)[0]
     window = resample_window(maps.numpy(), (301, 517), (100, 177), (3, 400))
-    np.testing.assert_allclose(window, full[:, 100:177, 3:400].numpy(), atol=1e-5)
+    np.testing.assert_allclose(window, full[:, 100:177, 3:400].permute(1, 2, 0).numpy(), atol=1e-5)
 
 
 # ----------------------------------------------------------------------------------- threads

@@ -317,7 +317,7 @@ class Harmonizer:
             fit = fit_colour_transform(low_in, torch.from_numpy(low_out)[None].double() / 255.0, weights,
                                        self.radius, self.eps)
             return colour_transform_band(fit, (height, width))
-        return lambda pixels, rows, cols: resample_window(low_out, (height, width), rows, cols).transpose(1, 2, 0)
+        return lambda pixels, rows, cols: resample_window(low_out, (height, width), rows, cols)
 
     def _harmonize_prepared(self, prepared: list, full_res: bool, in_place: bool = False,
                             references: Optional[list] = None) -> list:
