@@ -1,4 +1,5 @@
 from . import transforms  # noqa: F401  (registers the transforms)
+from .bsds500 import BSDS500Photos
 from .iharmony4 import IHARMONY4_SUBSETS, IHarmony4Dataset, parse_composite_name
 from .io import HarmonizationDataError, read_image, read_mask
 from .lalonde_efros import LalondeEfrosPhotos, fetch_lalonde_efros
@@ -9,4 +10,4 @@ from .synthesis import SyntheticCompositeDataset, load_manifest, make_composites
 __all__ = ['IHarmony4Dataset', 'IHARMONY4_SUBSETS', 'parse_composite_name', 'HarmonizationDataError',
            'read_image', 'read_mask', 'RAHarmony4Dataset', 'read_reference_list', 'write_reference_list',
            'SyntheticCompositeDataset', 'make_composites', 'load_manifest', 'replay_composite', 'PhotoCollection',
-           'FolderPhotos', 'LalondeEfrosPhotos', 'open_collection', 'fetch_lalonde_efros']
+           'FolderPhotos', 'LalondeEfrosPhotos', 'BSDS500Photos', 'open_collection', 'fetch_lalonde_efros']

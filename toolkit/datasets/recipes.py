@@ -9,6 +9,10 @@ result is an iHarmony4-layout dataset with a manifest that replays every composi
   copy); composites made as iHarmony4 made them: colour transfer from an object of the same class in
   another photo (HCOCO), photographer-style global retouches (HAdobe5k) and the six generic
   perturbations.
+* ``bsds500``: the Berkeley Segmentation Data Set's train and test photos with the object segments of their
+  human segmentations (BIDS/BSDS500 at a pinned commit, a local clone); the generic perturbations.
+* ``bsds500-dev``: BSDS500's val photos, in no training set: a synthetic **dev** split for choosing recipes
+  and checkpoints (every composite in its test split).
 * ``folder``: any folder of photos, masks generated (GrabCut / blobs) unless given.
 """
 from __future__ import annotations
@@ -17,6 +21,9 @@ import copy
 import os.path as osp
 from typing import Callable, Optional
 
+from .bsds500 import COMMIT as BSDS500_COMMIT
+from .bsds500 import REPOSITORY as BSDS500_REPOSITORY
+from .bsds500 import BSDS500Photos
 from .io import HarmonizationDataError
 from .lalonde_efros import CHECKSUMS, COMMIT, REPOSITORY, LalondeEfrosPhotos, fetch_lalonde_efros
 from .photos import FolderPhotos
@@ -48,6 +55,14 @@ DATASET_RECIPES = {
         exclude_classes=STUFF_CLASSES,
         perturbation=LALONDE_EFROS_PERTURBATION,
         source=f'github.com/{REPOSITORY}@{COMMIT}, folder "Lalonde and Efros/onlineDb" (real photos only)'),
+    'bsds500': dict(
+        collection='bsds500', splits=('train', 'test'), name='BSDS500', per_image=4, masks_per_image=2,
+        test_fraction=0.1, seed=0, exclude_classes=(), perturbation=FOLDER_PERTURBATION,
+        source=f'github.com/{BSDS500_REPOSITORY}@{BSDS500_COMMIT}, BSDS500/data (train and test photos)'),
+    'bsds500-dev': dict(
+        collection='bsds500', splits=('val',), name='BSDS500dev', per_image=4, masks_per_image=2,
+        test_fraction=1.0, seed=0, exclude_classes=(), perturbation=FOLDER_PERTURBATION,
+        source=f'github.com/{BSDS500_REPOSITORY}@{BSDS500_COMMIT}, BSDS500/data/images/val (dev split only)'),
     'folder': dict(
         collection='folder', name=None, per_image=20, masks_per_image=4, test_fraction=0.2, seed=0, exclude_classes=(),
         perturbation=FOLDER_PERTURBATION, source='a folder of photos (--source)'),
@@ -63,6 +78,11 @@ def open_recipe_collection(recipe: str, source: Optional[str], cache_dir: Option
         if not source:
             raise HarmonizationDataError('the folder recipe needs --source PHOTO_FOLDER')
         return FolderPhotos(source)
+    if kind == 'bsds500':
+        if not source:
+            raise HarmonizationDataError(f'the {recipe} recipe needs --source: a clone of '
+                                         f'{BSDS500_REPOSITORY} at {BSDS500_COMMIT[:7]}')
+        return BSDS500Photos(source, splits=settings['splits'])
     if source is None:
         cache_dir = cache_dir or osp.join(osp.expanduser('~'), '.cache', 'harmonyzoo', 'datasets')
         source = fetch_lalonde_efros(cache_dir)

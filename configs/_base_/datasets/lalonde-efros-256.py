@@ -1,7 +1,9 @@
 # The Lalonde & Efros training set built by `python tools/build_dataset.py lalonde-efros data/lalonde-efros`
 # (real LabelMe photos with object masks, composites made as iHarmony4 made them; split by photo).
-# Validation uses its held-out test split; the real triplets (data/samples, ../shared/data/triplets) are
-# evaluation data only and never used for training or model selection.
+# Validation during training uses its held-out test split; recipes, checkpoints and the default are chosen on the
+# dev sets only (the real dev set, configs/_base_/datasets/real-dev-256.py, and the synthetic `bsds500-dev`
+# split; docs/zoo.md "Selection rules"). The real triplets (data/samples, ../shared/data/triplets) are evaluation
+# data: scored once, at the end, never used for training or to choose anything.
 _base_ = ['./iharmony4-256.py']
 
 data_root = 'data/lalonde-efros'

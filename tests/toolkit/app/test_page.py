@@ -15,6 +15,7 @@ import pytest
 
 from toolkit.apis.compose import paste_cutout, read_cutout
 from toolkit.datasets import read_image
+from toolkit.zoo import default_model_name
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 SAMPLES = os.path.join(REPO_ROOT, 'data', 'samples')
@@ -92,7 +93,7 @@ def _cli_output(tmp_path, *args):
 def test_upload_harmonize_compare_and_download_equals_the_cli(page, tmp_path):
     assert 'HarmonyZoo' in page.title()
     default = page.eval_on_selector('.model-choice:checked', 'el => el.value')
-    assert default == 'colorcurves_adam-6k_lalonde-efros-256'  # preselected
+    assert default == default_model_name()  # preselected
     page.set_input_files('#composite-file', COMPOSITE)
     page.set_input_files('#mask-file', MASK)
     _choose_models(page, {default, 'reinhard-lab'})

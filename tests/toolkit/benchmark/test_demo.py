@@ -5,27 +5,29 @@ from toolkit.benchmark.demo import local_zoo_models, run_demo
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 
 
-def test_demo_scores_the_bundled_default_against_the_baselines(tmp_path):
-    """`make demo` trains nothing and downloads nothing: the bundled default model is on the board, and on the six
-    real triplets it beats the input and every non-learned baseline in fMSE and MSE (the zoo's promise)."""
+def test_demo_scores_the_bundled_models_against_the_baselines(tmp_path):
+    """`make demo` trains nothing and downloads nothing: the bundled default is on the board first, every file is
+    written, and the verdict names the model with the lowest pooled fMSE (recomputed here from the rows). The six
+    triplets are evaluation data: the demo reports on them, nothing is chosen on them (docs/zoo.md)."""
     from toolkit.zoo import default_model_name
-    default = default_model_name()
+    default, colorcurves = default_model_name(), 'colorcurves_adam-6k_lalonde-efros-256'
     assert local_zoo_models()[0] == default
-    result = run_demo(str(tmp_path), models=[default], repeats=1)
+    result = run_demo(str(tmp_path), models=[default, colorcurves], repeats=1)
     assert [model['name'] for model in result['models']] == ['copy-paste', 'reinhard-lab', 'histogram-matching',
-                                                              default]
+                                                              default, colorcurves]
     for name in ('leaderboard.json', 'leaderboard.csv', 'leaderboard.md', 'leaderboard.png', 'sheet.jpg'):
         assert (tmp_path / name).stat().st_size > 0
     rows = {model['name']: model['quality']['subsets']['All'] for model in result['models']}
-    for baseline in ('copy-paste', 'reinhard-lab', 'histogram-matching'):
-        assert rows[default]['fMSE'] < rows[baseline]['fMSE'] and rows[default]['MSE'] < rows[baseline]['MSE']
-    assert result['verdict'].startswith(f'best: {default}.')
-    assert result['models'][3]['checkpoint_sha256']
-    assert result['models'][3]['efficiency']['params'] == _colorcurves_parameters()
+    best = sorted(rows, key=lambda name: rows[name]['fMSE'])[0]
+    assert result['verdict'].startswith(f'best: {best}.')
+    assert rows['copy-paste']['fMSE'] == result['input']['subsets']['All']['fMSE']  # copy-paste is the input
+    learned = {model['name']: model for model in result['models'][3:]}
+    assert all(model['checkpoint_sha256'] for model in learned.values())
+    assert learned[colorcurves]['efficiency']['params'] == _colorcurves_parameters()
 
 
 def _colorcurves_parameters(channels=(16, 32, 64, 96, 128), hidden=256, segments=16, bins=16, pool_levels=2) -> int:
-    """The default model's parameter count from its architecture (configs/_base_/models/colorcurves.py and
+    """The colour-curve model's parameter count from its architecture (configs/_base_/models/colorcurves.py and
     docs/colorcurves.md): 3×3 stride-2 convolutions without bias, each followed by BatchNorm (2 per channel); an
     MLP over the pooled features of the two deepest levels (foreground and background) and the colour statistics
     (mean, std and histogram per channel, foreground and background, plus the two area fractions) that outputs a

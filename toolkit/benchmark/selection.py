@@ -1,0 +1,175 @@
+"""Choosing the default model from dev leaderboards — never from the evaluation data — and marking the models
+that are only kept for comparison.
+
+The rule (docs/zoo.md, "Selection rules"):
+
+* a leaderboard's score of a model is its fMSE **averaged over the leaderboard's subsets** (each subset counts
+  once, whatever its size: the real dev set holds 133 Hday2night composites of 24 scenes beside 11 HAdobe5k and
+  20 HFlickr ones, and a pooled mean would let one kind of composite decide); a leaderboard without subsets
+  uses its pooled row;
+* candidates are the zoo's learned models whose weights run offline (bundled or cached);
+* a candidate is **comparison only** when its score on any dev leaderboard is worse than the input composite's
+  (it makes composites worse on average);
+* the **default** is the candidate, not comparison only, with the lowest score on the real dev set (the first
+  leaderboard given), ties broken by the next leaderboards' scores;
+* ``tools/select_default.py --write`` puts the result into the index (``Default Model:`` in model-index.yml,
+  ``Use: comparison only`` in the metafiles): the index is updated from this output, not by hand.
+
+Evaluation data (``data/samples``, ``../shared/data/triplets``) is refused as a dev leaderboard.
+"""
+from __future__ import annotations
+
+import json
+import os.path as osp
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+
+#: datasets that are evaluation data: scored once, at the end, never used to choose
+EVALUATION_DATA_MARKERS = ('data/samples', 'shared/data/triplets')
+#: the ``Use`` value of a model kept for comparison only
+COMPARISON_ONLY = 'comparison only'
+
+
+@dataclass
+class Selection:
+    default: Optional[str]
+    comparison_only: list = field(default_factory=list)
+    table: list = field(default_factory=list)  # per candidate: name, fMSE per leaderboard, input fMSE
+
+
+def read_leaderboard(path: str) -> dict:
+    """A ``tools/benchmark.py`` leaderboard JSON, refused when it was scored on evaluation data."""
+    with open(path, encoding='utf-8') as handle:
+        board = json.load(handle)
+    root = str((board.get('dataset') or {}).get('root', ''))
+    if any(marker in root.replace('\\', '/') for marker in EVALUATION_DATA_MARKERS):
+        raise ValueError(f'{path}: scored on {root}, which is evaluation data; choose on a dev set only')
+    return board
+
+
+def _score(board: dict, name: Optional[str]) -> Optional[dict]:
+    """``{fMSE, MSE}`` of a model (``None``: the input composite) on a leaderboard: the mean over its subsets."""
+    if name is None:
+        subsets = board['input']['subsets']
+    else:
+        subsets = next((model['quality']['subsets'] for model in board['models'] if model['name'] == name), None)
+        if subsets is None:
+            return None
+    rows = [row for key, row in subsets.items() if key != 'All'] or [subsets['All']]
+    return {metric: sum(row[metric] for row in rows) / len(rows) for metric in ('fMSE', 'MSE')}
+
+
+def select_default(boards: Sequence[dict], candidates: Sequence[str]) -> Selection:
+    """Apply the module's rule to dev leaderboards (the real dev set first) and candidate model names.
+
+    Example:
+        >>> board = dict(input=dict(subsets=dict(All=dict(fMSE=100.0, MSE=50.0))), models=[
+        ...     dict(name='a', quality=dict(subsets=dict(All=dict(fMSE=80.0, MSE=40.0)))),
+        ...     dict(name='b', quality=dict(subsets=dict(All=dict(fMSE=120.0, MSE=45.0))))])
+        >>> selection = select_default([board], ['a', 'b'])
+        >>> selection.default, selection.comparison_only
+        ('a', ['b'])
+    """
+    if not boards:
+        raise ValueError('give at least one dev leaderboard')
+    table, comparison_only, eligible = [], [], []
+    for name in candidates:
+        rows = [_score(board, name) for board in boards]
+        if rows[0] is None:
+            continue  # not on the real dev leaderboard: cannot be chosen
+        inputs = [_score(board, None) for board in boards]
+        worse = any(row is not None and row['fMSE'] > base['fMSE'] for row, base in zip(rows, inputs))
+        table.append(dict(name=name, fMSE=[None if row is None else row['fMSE'] for row in rows],
+                          MSE=[None if row is None else row['MSE'] for row in rows],
+                          input_fMSE=[base['fMSE'] for base in inputs], comparison_only=worse))
+        if worse:
+            comparison_only.append(name)
+        else:
+            eligible.append((tuple(row['fMSE'] if row else float('inf') for row in rows)
+                             + tuple(row['MSE'] if row else float('inf') for row in rows), name))
+    default = min(eligible)[1] if eligible else None
+    return Selection(default=default, comparison_only=sorted(comparison_only), table=table)
+
+
+def write_default(index_path: str, default: str) -> bool:
+    """Set ``Default Model:`` in a model index file (its comments kept); returns whether it changed."""
+    text = open(index_path, encoding='utf-8').read()
+    updated, count = re.subn(r'^Default Model:.*$', f'Default Model: {default}', text, flags=re.MULTILINE)
+    if count != 1:
+        raise ValueError(f'{index_path}: expected one "Default Model:" line, found {count}')
+    if updated != text:
+        with open(index_path, 'w', encoding='utf-8') as handle:
+            handle.write(updated)
+    return updated != text
+
+
+def write_use(metafile: str, uses: Mapping[str, Optional[str]], reason: str = '') -> list[str]:
+    """Set (value) or remove (``None``) the ``Use`` metadata of the named models in one metafile, keeping every
+    other line; returns the names whose entry changed.
+
+    Example:
+        >>> import tempfile
+        >>> path = tempfile.mktemp(suffix='.yml')
+        >>> _ = open(path, 'w').write('Models:\\n  - Name: m\\n    Config: c.py\\n    Weights: null\\n')
+        >>> write_use(path, {'m': 'comparison only'}, 'worse than the input on the dev set')
+        ['m']
+        >>> print(open(path).read().splitlines()[3:5])
+        ['    Metadata:', '      Use: comparison only  # worse than the input on the dev set']
+    """
+    lines = open(metafile, encoding='utf-8').read().split('\n')
+    changed = []
+    index = 0
+    while index < len(lines):
+        match = re.match(r'^  - Name: (\S+)\s*$', lines[index])
+        if not match or match[1] not in uses:
+            index += 1
+            continue
+        name, start = match[1], index
+        end = start + 1
+        while end < len(lines) and not re.match(r'^  - Name: ', lines[end]) and not re.match(r'^\S', lines[end]):
+            end += 1
+        block = lines[start:end]
+        wanted = uses[name]
+        use_line = None if wanted is None else f'      Use: {wanted}' + (f'  # {reason}' if reason else '')
+        use_at = next((i for i, line in enumerate(block) if re.match(r'^      Use:', line)), None)
+        metadata_at = next((i for i, line in enumerate(block) if re.match(r'^    Metadata:\s*$', line)), None)
+        new_block = list(block)
+        if use_at is not None and use_line is None:
+            del new_block[use_at]
+            if metadata_at is not None and (metadata_at + 1 >= len(new_block)
+                                            or not new_block[metadata_at + 1].startswith('      ')):
+                del new_block[metadata_at]  # an empty Metadata block
+        elif use_at is not None:
+            if new_block[use_at] != use_line:  # another value, or another reason
+                new_block[use_at] = use_line
+        elif use_line is not None:
+            if metadata_at is None:
+                config_at = next(i for i, line in enumerate(new_block) if line.startswith('    Config:'))
+                new_block[config_at + 1:config_at + 1] = ['    Metadata:', use_line]
+            else:
+                new_block.insert(metadata_at + 1, use_line)
+        if new_block != block:
+            changed.append(name)
+            lines[start:end] = new_block
+            end = start + len(new_block)
+        index = end
+    if changed:
+        with open(metafile, 'w', encoding='utf-8') as handle:
+            handle.write('\n'.join(lines))
+    return changed
+
+
+def apply_selection(selection: Selection, index_path: str, candidates: Sequence[str], reason: str) -> dict:
+    """Write a selection into the index: the default, and ``Use: comparison only`` exactly on the candidates the
+    rule marks (removed from candidates it no longer marks). Returns what changed."""
+    import yaml
+    if selection.default is None:
+        raise ValueError('no candidate is better than the input on the dev leaderboards: no default to write')
+    changed = dict(default=write_default(index_path, selection.default), use=[])
+    index = yaml.safe_load(open(index_path, encoding='utf-8'))
+    root = osp.dirname(osp.abspath(index_path))
+    uses = {name: (COMPARISON_ONLY if name in selection.comparison_only else None) for name in candidates}
+    for item in index.get('Import', []):
+        changed['use'] += write_use(osp.join(root, item), uses, reason)
+    return changed

@@ -1,0 +1,55 @@
+"""Name the default model (and the models kept for comparison only) from dev leaderboards.
+
+    python tools/select_default.py DEV_REAL.json [DEV_SYNTHETIC.json ...] [--write]
+
+Each JSON is a `tools/benchmark.py` leaderboard scored on a dev set (the real dev set first:
+`python tools/build_dev_set.py data/real-dev`, then `python tools/benchmark.py MODELS --data-root data/real-dev`).
+Leaderboards of evaluation data (data/samples, ../shared/data/triplets) are refused. The rule is
+toolkit/benchmark/selection.py's; --write puts the result into model-index.yml and the metafiles.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('leaderboards', nargs='+', help='dev leaderboard JSONs, the real dev set first')
+    parser.add_argument('--write', action='store_true', help='update model-index.yml and the metafiles')
+    args = parser.parse_args(argv)
+
+    from toolkit.benchmark.selection import apply_selection, read_leaderboard, select_default
+    from toolkit.zoo import load_index, model_index_path
+    try:
+        boards = [read_leaderboard(path) for path in args.leaderboards]
+    except (OSError, ValueError, KeyError) as error:
+        sys.exit(f'error: {error}')
+    models = load_index()
+    candidates = sorted(name for name, model in models.items()
+                        if model.learned and model.weights_status in ('bundled', 'cached'))
+    selection = select_default(boards, candidates)
+    names = [os.path.basename(os.path.dirname(os.path.abspath(path))) for path in args.leaderboards]
+    print('| model | ' + ' | '.join(f'fMSE {name}' for name in names) + ' | comparison only |')
+    print('|---|' + '---:|' * len(names) + '---|')
+    inputs = selection.table[0]['input_fMSE'] if selection.table else []
+    print('| input composite | ' + ' | '.join(f'{value:.1f}' for value in inputs) + ' | |')
+    for row in sorted(selection.table, key=lambda row: row['fMSE'][0]):
+        cells = ' | '.join('–' if value is None else f'{value:.1f}' for value in row['fMSE'])
+        print(f"| {row['name']}{' *' if row['name'] == selection.default else ''} | {cells} | "
+              f"{'yes' if row['comparison_only'] else ''} |")
+    print(f'\ndefault: {selection.default}')
+    print(f'comparison only: {", ".join(selection.comparison_only) or "none"}')
+    if args.write:
+        try:
+            changed = apply_selection(selection, model_index_path(), candidates,
+                                      reason='worse than the input composite on the dev set (tools/select_default.py)')
+        except ValueError as error:
+            sys.exit(f'error: {error}')
+        print(f'wrote the index: default {"changed" if changed["default"] else "unchanged"}; Use changed for '
+              f'{", ".join(changed["use"]) or "no model"}')
+
+
+if __name__ == '__main__':
+    main()
