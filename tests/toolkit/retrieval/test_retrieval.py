@@ -26,6 +26,14 @@ from toolkit.retrieval import (
 )
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+def _build_gallery(source, gallery, config) -> subprocess.CompletedProcess:
+    """`tools/build_gallery.py SOURCE --gallery GALLERY --config CONFIG` in its own process (must succeed)."""
+    built = subprocess.run([sys.executable, 'tools/build_gallery.py', str(source), '--gallery', str(gallery),
+                            '--config', str(config)], cwd=REPO, capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-2000:]
+    return built
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(('127.0.0.1', 0))
@@ -424,9 +432,7 @@ def test_gallery_build_sharded_over_torchrun_equals_one_process(tmp_path):
                       f'encoder=dict(type="DenseContentEncoder", input_size=112, '
                       f'weights=dict(path={str(tmp_path / "model.safetensors")!r})))\n')
     source = os.path.join(REPO, 'data', 'samples')
-    single = subprocess.run([sys.executable, 'tools/build_gallery.py', source, '--gallery', str(tmp_path / 'one'),
-                             '--config', str(config)], cwd=REPO, capture_output=True, text=True)
-    assert single.returncode == 0, single.stderr
+    single = _build_gallery(source, tmp_path / 'one', config)
     env = dict(os.environ, OMP_NUM_THREADS='1')
     sharded = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
                               '--master_port', str(_free_port()), 'tools/build_gallery.py', source,
@@ -482,9 +488,7 @@ def test_gallery_and_query_from_two_processes_with_a_random_encoder_agree(tmp_pa
                       f'content_threshold=0.5, illumination_threshold=0.0, '
                       f'encoder=dict(type="DenseContentEncoder", input_size=112, arch={TINY_VIT!r}, weights=None))\n')
     source = os.path.join(REPO, 'data', 'samples')
-    built = subprocess.run([sys.executable, 'tools/build_gallery.py', source, '--gallery', str(tmp_path / 'g'),
-                            '--config', str(config)], cwd=REPO, capture_output=True, text=True)
-    assert built.returncode == 0, built.stderr[-2000:]
+    _build_gallery(source, tmp_path / 'g', config)
     real = os.path.join(source, 'HAdobe5k', 'real_images', 'a0002.jpg')
     mask = os.path.join(source, 'HAdobe5k', 'masks', 'a0002_1.png')
     out = tmp_path / 'refs.json'
