@@ -9,10 +9,12 @@ result is an iHarmony4-layout dataset with a manifest that replays every composi
   copy); composites made as iHarmony4 made them: colour transfer from an object of the same class in
   another photo (HCOCO), photographer-style global retouches (HAdobe5k) and the six generic
   perturbations.
+* ``lalonde-efros-matched``: the same photos with :data:`MATCHED_PERTURBATION` (unchanged pairs, mild changes,
+  strong shifts of small objects) besides the same-class transfer.
 * ``bsds500``: the Berkeley Segmentation Data Set's train and test photos with the object segments of their
-  human segmentations (BIDS/BSDS500 at a pinned commit, a local clone); the generic perturbations.
+  human segmentations (BIDS/BSDS500 at a pinned commit, a local clone); :data:`MATCHED_PERTURBATION`.
 * ``bsds500-dev``: BSDS500's val photos, in no training set: a synthetic **dev** split for choosing recipes
-  and checkpoints (every composite in its test split).
+  and checkpoints (every composite in its test split; the generic perturbations, as first scored).
 * ``folder``: any folder of photos, masks generated (GrabCut / blobs) unless given.
 """
 from __future__ import annotations
@@ -45,6 +47,22 @@ LALONDE_EFROS_PERTURBATION = dict(
 FOLDER_PERTURBATION = dict(LALONDE_EFROS_PERTURBATION, perturbations=LALONDE_EFROS_PERTURBATION['perturbations'][1:],
                            weights=LALONDE_EFROS_PERTURBATION['weights'][1:])
 
+#: the distribution the job needs: real composites are often already close (a harmonizer must leave them alone)
+#: or far off in exposure on a small object (it must move far). So: unchanged pairs (composite = real, ~16 %), mild
+#: changes of 1–6 levels (~16 %), strong exposure/white-balance shifts of objects covering ≤ 10 % of the photo, and
+#: the usual perturbations with HAdobe5k-like retouches weighted up
+MATCHED_PERTURBATION = dict(
+    type='RandomPerturbation',
+    perturbations=[dict(type='Unchanged'),
+                   dict(type='GainGammaExposure', gain=(0.93, 1.07), gamma=(0.92, 1.08), exposure=(-0.25, 0.25)),
+                   dict(type='SmallObjectShift'), dict(type='RetouchStyle', exposure=(-1.5, 1.5)),
+                   dict(type='ReinhardTransfer'), dict(type='HistogramTransfer'),
+                   dict(type='GainGammaExposure', exposure=(-1.2, 1.2)), dict(type='WhiteBalanceShift'),
+                   dict(type='SaturationHueShift'), dict(type='RandomToneCurve')],
+    weights=[3, 3, 2, 4, 1, 1, 2, 1, 1, 1],
+    change_bounds=[None, (1.0, 6.0), None, None, None, None, None, None, None, None],
+    min_change=4.0, max_change=110.0)
+
 #: LabelMe stuff regions whose colour legitimately differs from the rest of the photo (a sky is brighter than
 #: the ground): as foregrounds they teach a harmonizer to leave mismatches alone
 STUFF_CLASSES = ('sky', 'road', 'water', 'field', 'sand', 'snow')
@@ -55,9 +73,17 @@ DATASET_RECIPES = {
         exclude_classes=STUFF_CLASSES,
         perturbation=LALONDE_EFROS_PERTURBATION,
         source=f'github.com/{REPOSITORY}@{COMMIT}, folder "Lalonde and Efros/onlineDb" (real photos only)'),
+    'lalonde-efros-matched': dict(
+        collection='lalonde-efros', name='LalondeEfrosMatched', per_image=5, masks_per_image=1, test_fraction=0.1,
+        seed=0, exclude_classes=STUFF_CLASSES,
+        perturbation=dict(MATCHED_PERTURBATION,
+                          perturbations=[dict(type='SameClassTransfer'), *MATCHED_PERTURBATION['perturbations']],
+                          weights=[4, *MATCHED_PERTURBATION['weights']],
+                          change_bounds=[None, *MATCHED_PERTURBATION['change_bounds']]),
+        source=f'github.com/{REPOSITORY}@{COMMIT}, folder "Lalonde and Efros/onlineDb" (real photos only)'),
     'bsds500': dict(
         collection='bsds500', splits=('train', 'test'), name='BSDS500', per_image=4, masks_per_image=2,
-        test_fraction=0.1, seed=0, exclude_classes=(), perturbation=FOLDER_PERTURBATION,
+        test_fraction=0.1, seed=0, exclude_classes=(), perturbation=MATCHED_PERTURBATION,
         source=f'github.com/{BSDS500_REPOSITORY}@{BSDS500_COMMIT}, BSDS500/data (train and test photos)'),
     'bsds500-dev': dict(
         collection='bsds500', splits=('val',), name='BSDS500dev', per_image=4, masks_per_image=2,

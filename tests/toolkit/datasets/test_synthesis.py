@@ -193,3 +193,38 @@ def test_custom_subsets_are_found_without_ihd_files(synthetic, tmp_path):
         os.remove(copy / f'IHD_{split}.txt')
     dataset = IHarmony4Dataset(str(copy), split='train')
     assert dataset.metainfo['subsets'] == ('Synth',) and len(dataset) > 0
+
+
+def test_unchanged_pairs_mild_changes_and_small_object_shifts(photos, tmp_path):
+    """The matched training distribution: unchanged pairs are exact copies, mild changes stay within their own
+    bounds (1–6 levels, below the recipe's minimum of 4 for the others), a small-object shift only moves small
+    objects; every composite replays from its manifest entry."""
+    from toolkit.datasets.synthesis import RandomPerturbation
+    perturbation = dict(type='RandomPerturbation',
+                        perturbations=[dict(type='Unchanged'),
+                                       dict(type='GainGammaExposure', gain=(0.93, 1.07), gamma=(0.92, 1.08),
+                                            exposure=(-0.25, 0.25)),
+                                       dict(type='SmallObjectShift', max_area=0.2), dict(type='WhiteBalanceShift')],
+                        weights=[1, 1, 1, 1], change_bounds=[None, (1.0, 6.0), None, None], min_change=8.0)
+    manifest = make_composites(photos, str(tmp_path), per_image=12, masks_per_image=3, seed=3, name='Matched',
+                               perturbation=perturbation)
+    kinds = {}
+    for entry in manifest['composites']:
+        kinds.setdefault(entry['perturbation']['type'], []).append(entry)
+    assert set(kinds) >= {'Unchanged', 'GainGammaExposure', 'WhiteBalanceShift'}
+    root = os.path.join(str(tmp_path), 'Matched')
+    for entry in kinds['Unchanged']:
+        assert entry['perturbation']['visible_change'] == 0.0
+        name = os.path.basename(entry['composite'])
+        real = os.path.join(root, 'real_images', os.path.basename(entry['real']))
+        np.testing.assert_array_equal(read_image(os.path.join(root, 'composite_images', name)), read_image(real))
+    assert all(1.0 <= entry['perturbation']['visible_change'] <= 6.0 for entry in kinds['GainGammaExposure'])
+    assert all(entry['perturbation']['visible_change'] >= 8.0 for entry in kinds['WhiteBalanceShift'])
+    for entry in kinds.get('SmallObjectShift', []):
+        assert entry['perturbation']['params']['small'] and entry['perturbation']['visible_change'] >= 8.0
+    for entry in manifest['composites'][:6]:
+        name = os.path.basename(entry['composite'])
+        np.testing.assert_array_equal(replay_composite(manifest, entry, str(tmp_path)),
+                                      read_image(os.path.join(root, 'composite_images', name)))
+    with pytest.raises(ValueError, match='one entry per perturbation'):
+        RandomPerturbation(perturbations=[dict(type='Unchanged')], change_bounds=[None, None])

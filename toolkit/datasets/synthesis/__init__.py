@@ -27,23 +27,25 @@ from .dataset import SyntheticCompositeDataset
 from .masks import generate_mask, visible_change
 from .offline import load_manifest, make_composites, replay_composite, save_manifest, split_photos
 from .perturbations import (
-                            DEFAULT_PERTURBATIONS,
-                            GainGammaExposure,
-                            HistogramTransfer,
-                            Perturbation,
-                            RandomPerturbation,
-                            RandomToneCurve,
-                            ReinhardTransfer,
-                            RetouchStyle,
-                            SameClassTransfer,
-                            SaturationHueShift,
-                            WhiteBalanceShift,
-                            histogram_transfer,
-                            lab_statistics_transfer,
+    DEFAULT_PERTURBATIONS,
+    GainGammaExposure,
+    HistogramTransfer,
+    Perturbation,
+    RandomPerturbation,
+    RandomToneCurve,
+    ReinhardTransfer,
+    RetouchStyle,
+    SameClassTransfer,
+    SaturationHueShift,
+    SmallObjectShift,
+    Unchanged,
+    WhiteBalanceShift,
+    histogram_transfer,
+    lab_statistics_transfer,
 )
 
 __all__ = ['SynthesizeComposite', 'example_rng', 'SyntheticCompositeDataset', 'generate_mask', 'visible_change',
            'load_manifest', 'make_composites', 'replay_composite', 'save_manifest', 'split_photos',
            'DEFAULT_PERTURBATIONS', 'GainGammaExposure', 'HistogramTransfer', 'Perturbation', 'RandomPerturbation',
            'RandomToneCurve', 'ReinhardTransfer', 'RetouchStyle', 'SameClassTransfer', 'SaturationHueShift',
-           'WhiteBalanceShift', 'histogram_transfer', 'lab_statistics_transfer']
+           'WhiteBalanceShift', 'SmallObjectShift', 'Unchanged', 'histogram_transfer', 'lab_statistics_transfer']

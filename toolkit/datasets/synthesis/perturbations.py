@@ -301,6 +301,42 @@ class RetouchStyle(Perturbation):
         return _clip_uint8(255.0 * np.clip(x, 0, 1))
 
 
+@TRANSFORMS.register_module()
+class Unchanged(Perturbation):
+    """No change: the composite is the real image. Training pairs like this teach a harmonizer to leave a composite
+    alone when its foreground already fits (real composites often do; a model that always moves colours damages
+    them). :class:`RandomPerturbation` accepts it with a change of exactly 0."""
+
+    change_bounds = (0.0, 0.0)
+
+    def sample(self, rng, results):
+        return {}
+
+    def apply(self, image, params, results):
+        return image.copy()
+
+
+@TRANSFORMS.register_module()
+class SmallObjectShift(Perturbation):
+    """A strong exposure and white-balance shift of a small object (a subject shot in other light): ±``exposure``
+    stops and per-channel gains, only when the foreground covers at most ``max_area`` of the photo (otherwise the
+    foreground is left as it is, so :class:`RandomPerturbation` draws another perturbation)."""
+
+    def __init__(self, exposure=(1.0, 2.0), gain=(0.6, 1.5), max_area: float = 0.1):
+        self.exposure, self.gain, self.max_area = exposure, gain, max_area
+
+    def sample(self, rng, results):
+        small = float(np.mean(results['mask'])) <= self.max_area
+        stops = float(rng.uniform(*self.exposure)) * (1.0 if rng.random() < 0.5 else -1.0)
+        return dict(small=small, exposure=stops, gain=rng.uniform(*self.gain, size=3).tolist())
+
+    def apply(self, image, params, results):
+        if not params['small']:
+            return image.copy()
+        scaled = image.astype(np.float64) * np.array(params['gain']) * 2.0 ** params['exposure']
+        return _clip_uint8(np.clip(scaled, 0, 255))
+
+
 DEFAULT_PERTURBATIONS = (
     dict(type='ReinhardTransfer'), dict(type='HistogramTransfer'), dict(type='GainGammaExposure'),
     dict(type='WhiteBalanceShift'), dict(type='SaturationHueShift'), dict(type='RandomToneCurve'),
@@ -324,11 +360,21 @@ class RandomPerturbation(BaseTransform):
         max_change: re-draw changes larger than this (``None``: no bound); keeps the magnitudes of the
             training composites near those of real data.
         max_tries: draws before giving up (an error naming the photo).
+        change_bounds: per perturbation, ``(min_change, max_change)`` replacing the two above (``None``: those);
+            e.g. ``(1, 6)`` for a mild version of a perturbation. A perturbation may also carry its own
+            ``change_bounds`` (:class:`Unchanged`: exactly 0).
     """
 
     def __init__(self, perturbations: Sequence = DEFAULT_PERTURBATIONS, weights: Optional[Sequence[float]] = None,
-                 min_change: float = 6.0, max_change: Optional[float] = None, max_tries: int = 20):
+                 min_change: float = 6.0, max_change: Optional[float] = None, max_tries: int = 20,
+                 change_bounds: Optional[Sequence[Optional[Sequence[float]]]] = None):
         self.perturbations = [_build(cfg) for cfg in perturbations]
+        if change_bounds is not None and len(change_bounds) != len(self.perturbations):
+            raise ValueError(f'change_bounds needs one entry per perturbation ({len(self.perturbations)}); got '
+                             f'{len(change_bounds)}')
+        self.change_bounds = [
+            tuple(bounds) if bounds is not None else getattr(perturbation, 'change_bounds', (min_change, max_change))
+            for perturbation, bounds in zip(self.perturbations, change_bounds or [None] * len(self.perturbations))]
         weights = np.ones(len(self.perturbations)) if weights is None else np.asarray(weights, dtype=np.float64)
         self.weights = weights / weights.sum()
         self.min_change, self.max_change, self.max_tries = min_change, max_change, max_tries
@@ -337,10 +383,12 @@ class RandomPerturbation(BaseTransform):
     def transform(self, results: dict) -> dict:
         rng = results['rng']
         for attempt in range(self.max_tries):
-            chosen = self.perturbations[int(rng.choice(len(self.perturbations), p=self.weights))]
+            index = int(rng.choice(len(self.perturbations), p=self.weights))
+            chosen = self.perturbations[index]
+            low, high = self.change_bounds[index]
             chosen.transform(results)
             change = visible_change(results['gt'], results['composite'], results['mask'])
-            if change >= self.min_change and (self.max_change is None or change <= self.max_change):
+            if change >= low and (high is None or change <= high):
                 results['perturbation']['visible_change'] = change
                 results['perturbation']['attempts'] = attempt + 1
                 return results
