@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
-from toolkit.engine.launch import add_common_arguments, test  # noqa: E402
+from toolkit.engine.launch import add_common_arguments, end_worker_process, test  # noqa: E402
 from toolkit.metrics import METRIC_PROFILES  # noqa: E402
 from toolkit.metrics.report import print_report  # noqa: E402
 from toolkit.setup_env import register_all_modules  # noqa: E402
@@ -45,6 +45,7 @@ def main():
             print(f'full report written to {args.out}')
     except (FileNotFoundError, RuntimeError, ValueError) as error:  # data and checkpoint errors name the file
         sys.exit(f'error: {error}')
+    end_worker_process(0)
 
 
 if __name__ == '__main__':

@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
-from toolkit.engine.launch import add_common_arguments, train  # noqa: E402
+from toolkit.engine.launch import add_common_arguments, end_worker_process, train  # noqa: E402
 from toolkit.setup_env import register_all_modules  # noqa: E402
 
 
@@ -34,6 +34,7 @@ def main():
               cfg_options=args.cfg_options, launcher=args.launcher)
     except (FileNotFoundError, RuntimeError, ValueError) as error:  # data and checkpoint errors name the file
         sys.exit(f'error: {error}')
+    end_worker_process(0)
 
 
 if __name__ == '__main__':

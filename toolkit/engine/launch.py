@@ -198,6 +198,26 @@ def _close_process_group() -> None:
         dist.destroy_process_group()
 
 
+def end_worker_process(code: int = 0) -> None:
+    """End a finished process of a multi-process run without the interpreter's teardown (no-op in a single-process
+    run, which returns normally).
+
+    Occasionally gloo's worker threads abort the teardown of a process whose group was already destroyed
+    ("terminate called without an active exception", SIGABRT), turning a finished run into a failed one for
+    torchrun. By then the checkpoints and logs are written; the exit handlers and logging are flushed here first.
+    """
+    if int(os.environ.get('WORLD_SIZE', '1') or 1) <= 1:
+        return
+    import atexit
+    import logging
+    import sys
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code)
+
+
 def is_main_process_env() -> bool:
     """Rank 0 as the launchers set it (torchrun's ``RANK``, slurm's ``SLURM_PROCID``), before any process group
     exists: only it records the work dir's configuration."""

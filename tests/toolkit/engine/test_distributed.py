@@ -82,8 +82,15 @@ def dist_train(config, work_dir, *options, processes=2):
     command = ['bash', os.path.join(REPO_ROOT, 'tools', 'dist_train.sh'), config, str(processes), '--work-dir',
                str(work_dir), *options]
     result = subprocess.run(command, capture_output=True, text=True, env=_environment(), timeout=600)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert result.returncode == 0, _failure(result)
     return result
+
+
+def _failure(result) -> str:
+    """What a failed run printed: around Python's fatal-error report when there is one, else the end."""
+    output = result.stdout + result.stderr
+    fatal = output.find('Fatal Python error')
+    return output[max(0, fatal - 2000):fatal + 4000] if fatal >= 0 else output[-4000:]
 
 
 def single_train(config, work_dir, *options):
