@@ -37,6 +37,7 @@ from mmcv.cnn import ConvModule
 from torch import Tensor, nn
 
 from toolkit.models.base_harmonizer import BaseHarmonizer
+from toolkit.ops import affine_levels, levels_matrix
 from toolkit.registry import MODELS
 
 
@@ -101,19 +102,15 @@ class AffineCurveTransform:
             >>> np.allclose(transform.apply_levels(pixels), pixels, atol=1e-3)
             True
         """
-        import cv2
         if self.matrix.shape[0] != 1:
             raise ValueError(f'apply_levels takes the transform of one image; this one has {self.matrix.shape[0]} '
                              '(use select(index))')
         segments = self.segments
-        matrix = self.matrix[0].detach().double().cpu().numpy()
-        offset = self.offset[0].detach().double().cpu().numpy()
         knots = self.knots[0].detach().double().cpu().numpy()  # (3, K + 1) on [0, 1]
         # on 0–255 levels: y = A·x + 255·b; on segment k, curve(y) = 255·knots[k] + slope_k·(y − 255·k/K)
         slopes = (knots[:, 1:] - knots[:, :-1]) * segments
         intercepts = 255.0 * knots[:, :-1] - slopes * (255.0 * np.arange(segments) / segments)
-        mixed = cv2.transform(np.asarray(pixels, dtype=np.float32),
-                              np.concatenate([matrix, 255.0 * offset[:, None]], 1).astype(np.float32))
+        mixed = affine_levels(pixels, levels_matrix(self.matrix[0], self.offset[0]))
         segment = mixed * np.float32(segments / 255.0)
         np.clip(segment, 0, segments - 1, out=segment)
         segment = segment.astype(np.intp)  # floor, as the values are ≥ 0 now

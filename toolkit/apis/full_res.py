@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from toolkit.ops.color_fit import channel_outer, fit_global_affine
+from toolkit.ops.color_fit import affine_levels, channel_outer, fit_global_affine, levels_matrix
 
 #: a residual below this (in [0, 1] units, 0.026 of an 8-bit level) everywhere is no local change
 NEGLIGIBLE_RESIDUAL = 1e-4
@@ -253,28 +253,13 @@ def apply_in_bands(composite: np.ndarray, soft_mask: np.ndarray, harmonize_band:
     return out
 
 
-def _levels_matrix(matrix: Tensor, offset: Tensor) -> np.ndarray:
-    """``M (3, 3)`` and ``c (3,)`` of a map on [0, 1] → the ``(3, 4)`` map on 0–255 levels ``[M | 255·c]``."""
-    return np.concatenate([matrix.detach().cpu().double().numpy(),
-                           255.0 * offset.detach().cpu().double().numpy()[:, None]], 1).astype(np.float32)
-
-
-def affine_levels(pixels: np.ndarray, matrix_3x4: np.ndarray) -> np.ndarray:
-    """``M·x + c`` per pixel of ``(h, w, 3)`` levels, with ``matrix_3x4 = [M | c]``: ``(h, w, 3)`` float32.
-
-    One OpenCV pass (``cv2.transform``) over the band.
-    """
-    import cv2
-    return cv2.transform(np.asarray(pixels, dtype=np.float32), matrix_3x4)
-
-
 def colour_transform_band(fit: ColourTransformFit, full_hw: tuple[int, int]) -> BandFunction:
     """A :data:`BandFunction` that applies a fitted colour change at full resolution (float32).
 
-    The global map is one ``cv2.transform``; the local corrections are resampled for the band's window and
-    applied channel by channel.
+    The global map is one ``cv2.transform`` (:func:`~toolkit.ops.affine_levels`); the local corrections are
+    resampled for the band's window and applied with one einsum.
     """
-    global_map = _levels_matrix(fit.matrix[0], fit.offset[0])
+    global_map = levels_matrix(fit.matrix[0], fit.offset[0])
     if fit.local_matrix is None:
         return lambda pixels, rows, cols: affine_levels(pixels, global_map)
     # channels: ΔA[c, i] at 3c + i, then Δb[c] (on 0–255 levels)

@@ -1,6 +1,7 @@
 """Least-squares colour maps between two images (the global part of full-resolution transfer, colour priors)."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -51,3 +52,29 @@ def fit_global_affine(source: Tensor, target: Tensor, weights: Tensor, relative_
     delta = torch.where(empty[..., None], torch.zeros_like(delta), delta)
     offset = torch.where(empty, torch.zeros_like(offset), offset)
     return eye + delta, offset
+
+
+def levels_matrix(matrix, offset) -> np.ndarray:
+    """A colour map ``M·x + c`` on [0, 1] (``M (3, 3)``, ``c (3,)``, tensors or arrays) as the ``(3, 4)`` float32
+    map on 0–255 levels ``[M | 255·c]`` that :func:`affine_levels` applies.
+
+    Example:
+        >>> levels_matrix(torch.eye(3), torch.tensor([0.1, 0.0, -0.2]))[:, 3].round(3).tolist()
+        [25.5, 0.0, -51.0]
+    """
+    matrix = matrix.detach().cpu().double().numpy() if isinstance(matrix, Tensor) else np.asarray(matrix, np.float64)
+    offset = offset.detach().cpu().double().numpy() if isinstance(offset, Tensor) else np.asarray(offset, np.float64)
+    return np.concatenate([matrix, 255.0 * offset[:, None]], 1).astype(np.float32)
+
+
+def affine_levels(pixels: np.ndarray, matrix_3x4: np.ndarray) -> np.ndarray:
+    """``M·x + c`` per pixel of ``(h, w, 3)`` pixels on 0–255 with ``matrix_3x4 = [M | c]``
+    (:func:`levels_matrix`): ``(h, w, 3)`` float32, unclipped; one OpenCV pass (``cv2.transform``).
+
+    Example:
+        >>> pixels = np.array([[[10, 20, 30]]], np.uint8)
+        >>> affine_levels(pixels, levels_matrix(2 * np.eye(3), [0.0, 0.0, 1.0])).tolist()
+        [[[20.0, 40.0, 315.0]]]
+    """
+    import cv2
+    return cv2.transform(np.asarray(pixels, dtype=np.float32), matrix_3x4)
