@@ -13,7 +13,6 @@ Heavy modules (torch, MMEngine) are imported only by the commands that need them
 """
 from __future__ import annotations
 
-import os
 import os.path as osp
 import sys
 from typing import Optional
@@ -421,11 +420,10 @@ def entry_point() -> None:
     """The ``harmony`` console script: run the CLI, then end the process without tearing its modules down.
 
     Interpreter shutdown garbage-collects every module, which with torch and MMEngine loaded costs ~0.45 s
-    of a ~2 s ``harmony harmonize`` call and does nothing useful: outputs are written and closed by then. The
-    exit handlers still run (``atexit``, logging), and the streams are flushed, before ``os._exit``.
+    of a ~2 s ``harmony harmonize`` call and does nothing useful: outputs are written and closed by then
+    (:func:`toolkit.process.exit_without_teardown` still runs the exit handlers and flushes).
     """
-    import atexit
-    import logging
+    from toolkit.process import exit_without_teardown
     try:
         main()
         code = 0
@@ -434,14 +432,7 @@ def entry_point() -> None:
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)
         code = 1
-    atexit._run_exitfuncs()
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (`harmony list | head`)
-            pass
-    os._exit(code or 0)
+    exit_without_teardown(code or 0)
 
 
 if __name__ == '__main__':

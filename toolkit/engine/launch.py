@@ -15,6 +15,7 @@ from mmengine.runner import Runner
 
 import toolkit.checkpoint  # noqa: F401  (every run saves and loads checkpoints safely: see its module doc)
 from toolkit.config import read_config
+from toolkit.process import exit_without_teardown
 from toolkit.registry import load_plugins
 from toolkit.zoo import register_checkpoint_scheme
 
@@ -204,18 +205,11 @@ def end_worker_process(code: int = 0) -> None:
 
     Occasionally gloo's worker threads abort the teardown of a process whose group was already destroyed
     ("terminate called without an active exception", SIGABRT), turning a finished run into a failed one for
-    torchrun. By then the checkpoints and logs are written; the exit handlers and logging are flushed here first.
+    torchrun. By then the checkpoints and logs are written (:func:`toolkit.process.exit_without_teardown`).
     """
     if int(os.environ.get('WORLD_SIZE', '1') or 1) <= 1:
         return
-    import atexit
-    import logging
-    import sys
-    atexit._run_exitfuncs()
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    os._exit(code)
+    exit_without_teardown(code)
 
 
 def is_main_process_env() -> bool:
