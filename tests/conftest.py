@@ -5,14 +5,15 @@ import sys
 import tempfile
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the fake hub, torchrun rendezvous)."""
     with socket.socket() as probe:
         probe.bind(('127.0.0.1', 0))
         return probe.getsockname()[1]
 
 
 # the fake hub (tests/fake_hub.py) will listen here; huggingface_hub reads HF_ENDPOINT once, at import
-FAKE_HUB_PORT = _free_port()
+FAKE_HUB_PORT = free_port()
 _HUB_CACHE = tempfile.mkdtemp(prefix='harmonyzoo-hf-cache-')
 os.environ['HF_HUB_DISABLE_TELEMETRY'] = '1'
 os.environ['HF_HUB_OFFLINE'] = '1'  # tests that talk to the fake hub switch this off for themselves

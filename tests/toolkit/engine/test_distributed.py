@@ -22,13 +22,13 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 
 import pytest
 import torch
 
+from tests.conftest import free_port
 from toolkit.benchmark.device_check import FAMILY_CONFIGS  # the tiny config of every family
 from toolkit.checkpoint import safe_torch_load
 
@@ -67,14 +67,8 @@ randomness = dict(seed=0)
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
-
-
 def _environment():
-    return dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()), OMP_NUM_THREADS='1', PYTHONFAULTHANDLER='1',
+    return dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()), OMP_NUM_THREADS='1', PYTHONFAULTHANDLER='1',
                 PYTHONPATH=REPO_ROOT)
 
 

@@ -1,7 +1,6 @@
 """Raiha retrieval: patch descriptors, eqs. 3/5, the gallery store, FAISS vs exact, encoder hub loading, tools."""
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import random_state_dict
+from tests.conftest import free_port, random_state_dict
 from toolkit.datasets.io import read_image, read_mask
 from toolkit.retrieval import (
     DenseContentEncoder,
@@ -32,12 +31,6 @@ def _build_gallery(source, gallery, config) -> subprocess.CompletedProcess:
                             '--config', str(config)], cwd=REPO, capture_output=True, text=True)
     assert built.returncode == 0, built.stderr[-2000:]
     return built
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
 
 
 TINY_VIT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, patch_size=14, image_size=56)
@@ -435,7 +428,7 @@ def test_gallery_build_sharded_over_torchrun_equals_one_process(tmp_path):
     single = _build_gallery(source, tmp_path / 'one', config)
     env = dict(os.environ, OMP_NUM_THREADS='1')
     sharded = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-                              '--master_port', str(_free_port()), 'tools/build_gallery.py', source,
+                              '--master_port', str(free_port()), 'tools/build_gallery.py', source,
                               '--gallery', str(tmp_path / 'two'), '--config', str(config)],
                              cwd=REPO, capture_output=True, text=True, env=env)
     assert sharded.returncode == 0, sharded.stderr[-2000:]
