@@ -75,6 +75,19 @@ def file_sha256(path: str, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def file_signature(path: str) -> list[int]:
+    """``[size, mtime_ns, ctime_ns, inode]`` of a file: equal signatures mean unchanged content, so a digest or a
+    parsed copy keyed on it can be reused.
+
+    Size and mtime alone cannot be trusted: a file rewritten with other content of the same size can get its old
+    mtime back (``rsync -t``, ``touch -r``, a restore from backup). The status-change time cannot be set that way
+    (every write and every ``utime`` call moves it to *now*) and the inode changes when a file is replaced — the
+    rule git uses for its index.
+    """
+    status = os.stat(path)
+    return [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
+
+
 def _cache_description(cache_dir: Optional[str]) -> str:
     from huggingface_hub import constants
     return cache_dir or constants.HF_HUB_CACHE

@@ -41,7 +41,16 @@ from typing import Optional, Union
 
 import yaml
 
-from .hub import HubError, HubWeights, download_weights, file_sha256, hub_file, load_state_dict_file, load_weights
+from .hub import (
+    HubError,
+    HubWeights,
+    download_weights,
+    file_sha256,
+    file_signature,
+    hub_file,
+    load_state_dict_file,
+    load_weights,
+)
 
 REPO_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
 INDEX_ENV = 'HARMONYZOO_MODEL_INDEX'
@@ -125,19 +134,15 @@ def model_index_path() -> str:
 
 #: LibYAML's loader when PyYAML was built with it (≈10× faster than the pure-Python one)
 _YAML_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
-#: parsed index files by path, with the (mtime, size) they were parsed at: one command asks the index several
+#: parsed index files by path, with the file signature they were parsed at: one command asks the index several
 #: questions, and an edited file is read again
-_PARSED: dict[str, tuple[tuple[int, int], dict]] = {}
+_PARSED: dict[str, tuple[list[int], dict]] = {}
 
 
 def _read_yaml(path: str) -> dict:
-    try:
-        stat = os.stat(path)
-    except OSError:
-        raise FileNotFoundError(f'model index file {path} does not exist') from None
     if not osp.isfile(path):
         raise FileNotFoundError(f'model index file {path} does not exist')
-    signature = (stat.st_mtime_ns, stat.st_size)
+    signature = file_signature(path)
     cached = _PARSED.get(path)
     if cached is None or cached[0] != signature:
         with open(path, encoding='utf-8') as handle:

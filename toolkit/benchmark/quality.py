@@ -74,14 +74,9 @@ def metric_code_version(modules: Sequence[str] = METRIC_CODE_MODULES) -> str:
 
 
 class FileFingerprints:
-    """sha256 of data files, recomputed only when a file's size, modification time, status-change time or inode
-    changed.
-
-    Size and mtime alone cannot be trusted: a file rewritten with other content of the same size can get its old
-    mtime back (``rsync -t``, ``touch -r``, a restore from backup). The status-change time (``ctime``) cannot be
-    set that way — every write and every ``utime`` call moves it to *now* — and the inode changes when a file is
-    replaced, so the four together catch every content change without hashing unchanged files again (the rule git
-    uses for its index). Stored in ``<cache_dir>/files.json`` as ``path → [size, mtime_ns, ctime_ns, inode, sha256]``.
+    """sha256 of data files, recomputed only when a file's signature (:func:`toolkit.hub.file_signature`: size,
+    modification time, status-change time, inode) changed. Stored in ``<cache_dir>/files.json`` as
+    ``path → [size, mtime_ns, ctime_ns, inode, sha256]``.
     """
 
     def __init__(self, path: str):
@@ -96,12 +91,11 @@ class FileFingerprints:
 
     def sha256(self, path: str) -> str:
         path = osp.abspath(path)
-        status = os.stat(path)
-        signature = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
+        from toolkit.hub import file_sha256, file_signature
+        signature = file_signature(path)
         known = self.records.get(path)
         if known and len(known) == 5 and known[:4] == signature:  # (records of older versions are hashed again)
             return known[4]
-        from toolkit.hub import file_sha256
         digest = file_sha256(path)
         self.records[path] = [*signature, digest]
         self.changed = True
