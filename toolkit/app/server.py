@@ -188,10 +188,13 @@ class HarmonizeApp:
             composite, mask = prepare_pair(composite_path, mask_path)  # the rules every model applies
         except (HarmonizationDataError, OSError, ValueError) as error:
             raise AppError(_one_line(str(error), folder)) from None
-        # the page shows PNGs of exactly what the models receive
-        save_image(osp.join(folder, 'input.png'), composite)
-        import cv2
-        cv2.imwrite(osp.join(folder, 'mask.png'), mask)
+        # the page shows PNGs of exactly what the models receive (a composite made here already is one)
+        shown_composite, shown_mask = osp.join(folder, 'input.png'), osp.join(folder, 'mask.png')
+        if composite_path != shown_composite:
+            save_image(shown_composite, composite)
+        if mask_path != shown_mask:
+            import cv2
+            cv2.imwrite(shown_mask, mask)
         meta = dict(composite=composite_path, mask=mask_path, real=real_path, width=int(composite.shape[1]),
                     height=int(composite.shape[0]))
         with open(osp.join(folder, 'job.json'), 'w', encoding='utf-8') as handle:
@@ -234,7 +237,7 @@ class HarmonizeApp:
             raise AppError(_one_line(str(error), folder)) from None
         except ValueError as error:
             raise AppError(_one_line(f'placement: {error}', folder)) from None
-        composite_path, mask_path = osp.join(folder, 'composite.png'), osp.join(folder, 'composite-mask.png')
+        composite_path, mask_path = osp.join(folder, 'input.png'), osp.join(folder, 'mask.png')
         save_image(composite_path, composite)
         import cv2
         cv2.imwrite(mask_path, mask)
