@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import os.path as osp
 from collections import Counter
-from typing import Optional, Sequence
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -173,14 +173,3 @@ class BSDS500Photos(PhotoCollection):
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
     union = np.logical_or(a, b).sum()
     return float(np.logical_and(a, b).sum() / union) if union else 0.0
-
-
-def photo_split(name: str) -> Optional[str]:
-    """The BSDS500 split a photo name (``train-100075.jpg``) comes from.
-
-    Example:
-        >>> photo_split('val-3096.jpg')
-        'val'
-    """
-    split = name.split('-', 1)[0]
-    return split if split in SPLITS else None

@@ -27,7 +27,7 @@ import os
 import os.path as osp
 import subprocess
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Sequence
 
 from .io import HarmonizationDataError
 
@@ -198,12 +198,3 @@ def check_no_overlap(dev_root: str, evaluation_roots: Sequence[str]) -> list[str
         digests = set(other.values())
         shared += [name for name, digest in dev.items() if name in other or digest in digests]
     return sorted(set(shared))
-
-
-def dev_subsets(root: str) -> Optional[dict]:
-    """``{subset: count}`` of a built dev set (its manifest), or ``None`` when ``root`` holds none."""
-    path = osp.join(root, 'manifest.json')
-    if not osp.isfile(path):
-        return None
-    with open(path, encoding='utf-8') as handle:
-        return json.load(handle).get('subsets')
