@@ -31,14 +31,20 @@ def main(argv=None):
                         if model.learned and model.weights_status in ('bundled', 'cached'))
     selection = select_default(boards, candidates)
     names = [os.path.basename(os.path.dirname(os.path.abspath(path))) for path in args.leaderboards]
-    print('| model | ' + ' | '.join(f'fMSE {name}' for name in names) + ' | comparison only |')
-    print('|---|' + '---:|' * len(names) + '---|')
-    inputs = selection.table[0]['input_fMSE'] if selection.table else []
-    print('| input composite | ' + ' | '.join(f'{value:.1f}' for value in inputs) + ' | |')
+    print('| model | ' + ' | '.join(f'fMSE {name}' for name in names) + ' | '
+          + ' | '.join(f'fSSIM {name}' for name in names) + ' | comparison only |')
+    print('|---|' + '---:|' * (2 * len(names)) + '---|')
+
+    def cells(values, pattern):
+        return ' | '.join('–' if value is None else pattern.format(value) for value in values)
+    if selection.table:
+        first = selection.table[0]
+        print(f"| input composite | {cells(first['input_fMSE'], '{:.1f}')} | "
+              f"{cells(first['input_fSSIM'], '{:.4f}')} | |")
     for row in sorted(selection.table, key=lambda row: row['fMSE'][0]):
-        cells = ' | '.join('–' if value is None else f'{value:.1f}' for value in row['fMSE'])
-        print(f"| {row['name']}{' *' if row['name'] == selection.default else ''} | {cells} | "
-              f"{'yes' if row['comparison_only'] else ''} |")
+        star = ' *' if row['name'] == selection.default else ''
+        print(f"| {row['name']}{star} | {cells(row['fMSE'], '{:.1f}')} | {cells(row['fSSIM'], '{:.4f}')} | "
+              f"{'; '.join(row['reasons'])} |")
     print(f'\ndefault: {selection.default}')
     print(f'comparison only: {", ".join(selection.comparison_only) or "none"}')
     if args.write:

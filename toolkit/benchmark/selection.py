@@ -9,7 +9,8 @@ The rule (docs/zoo.md, "Selection rules"):
   uses its pooled row;
 * candidates are the zoo's learned models whose weights run offline (bundled or cached);
 * a candidate is **comparison only** when its score on any dev leaderboard is worse than the input composite's
-  (it makes composites worse on average);
+  (it makes composites worse on average), or when its foreground SSIM there (averaged the same way) is more than
+  :data:`TEXTURE_TOLERANCE` below the input's (it damages the foreground's texture, whatever its colour error);
 * the **default** is the candidate, not comparison only, with the lowest score on the real dev set (the first
   leaderboard given), ties broken by the next leaderboards' scores;
 * ``tools/select_default.py --write`` puts the result into the index (``Default Model:`` in model-index.yml,
@@ -29,13 +30,15 @@ from typing import Mapping, Optional, Sequence
 EVALUATION_DATA_MARKERS = ('data/samples', 'shared/data/triplets')
 #: the ``Use`` value of a model kept for comparison only
 COMPARISON_ONLY = 'comparison only'
+#: how far a model's foreground SSIM may fall below the input composite's (texture damage) before it is comparison only
+TEXTURE_TOLERANCE = 0.02
 
 
 @dataclass
 class Selection:
     default: Optional[str]
     comparison_only: list = field(default_factory=list)
-    table: list = field(default_factory=list)  # per candidate: name, fMSE per leaderboard, input fMSE
+    table: list = field(default_factory=list)  # per candidate: name, fMSE/MSE/fSSIM per leaderboard, input's, why
 
 
 def read_leaderboard(path: str) -> dict:
@@ -49,7 +52,8 @@ def read_leaderboard(path: str) -> dict:
 
 
 def _score(board: dict, name: Optional[str]) -> Optional[dict]:
-    """``{fMSE, MSE}`` of a model (``None``: the input composite) on a leaderboard: the mean over its subsets."""
+    """``{fMSE, MSE[, fSSIM]}`` of a model (``None``: the input composite) on a leaderboard: the mean over its
+    subsets (fSSIM when every subset row has it)."""
     if name is None:
         subsets = board['input']['subsets']
     else:
@@ -57,7 +61,8 @@ def _score(board: dict, name: Optional[str]) -> Optional[dict]:
         if subsets is None:
             return None
     rows = [row for key, row in subsets.items() if key != 'All'] or [subsets['All']]
-    return {metric: sum(row[metric] for row in rows) / len(rows) for metric in ('fMSE', 'MSE')}
+    metrics = ('fMSE', 'MSE') + (('fSSIM',) if all(row.get('fSSIM') is not None for row in rows) else ())
+    return {metric: sum(row[metric] for row in rows) / len(rows) for metric in metrics}
 
 
 def select_default(boards: Sequence[dict], candidates: Sequence[str]) -> Selection:
@@ -79,10 +84,20 @@ def select_default(boards: Sequence[dict], candidates: Sequence[str]) -> Selecti
         if rows[0] is None:
             continue  # not on the real dev leaderboard: cannot be chosen
         inputs = [_score(board, None) for board in boards]
-        worse = any(row is not None and row['fMSE'] > base['fMSE'] for row, base in zip(rows, inputs))
+        pairs = [(row, base) for row, base in zip(rows, inputs) if row is not None]
+        reasons = []
+        if any(row['fMSE'] > base['fMSE'] for row, base in pairs):
+            reasons.append('fMSE worse than the input')
+        if any('fSSIM' in row and 'fSSIM' in base and row['fSSIM'] < base['fSSIM'] - TEXTURE_TOLERANCE
+               for row, base in pairs):
+            reasons.append(f'fSSIM more than {TEXTURE_TOLERANCE} below the input')
+        worse = bool(reasons)
         table.append(dict(name=name, fMSE=[None if row is None else row['fMSE'] for row in rows],
                           MSE=[None if row is None else row['MSE'] for row in rows],
-                          input_fMSE=[base['fMSE'] for base in inputs], comparison_only=worse))
+                          fSSIM=[None if row is None else row.get('fSSIM') for row in rows],
+                          input_fMSE=[base['fMSE'] for base in inputs],
+                          input_fSSIM=[base.get('fSSIM') for base in inputs],
+                          comparison_only=worse, reasons=reasons))
         if worse:
             comparison_only.append(name)
         else:

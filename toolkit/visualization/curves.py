@@ -63,3 +63,82 @@ def plot_learning_curves(scalars: str, out: str, title: str = '', metrics: Seque
     figure.savefig(out, dpi=110)
     plt.close(figure)
     return out
+
+
+def chain_rows(stages: Sequence[dict]) -> tuple[list[dict], list[dict], list[int]]:
+    """The rows of a warm-start chain on one iteration axis.
+
+    Each stage is ``dict(scalars=PATH, dev=bool)``: its iterations are offset by the iterations of the stages
+    before it (its last logged training iteration), and its validation rows are kept only when ``dev`` says they
+    were computed on the dev split (a stage validated on another set would put two measures on one curve).
+
+    Returns ``(training rows, dev rows, stage boundaries)`` with ``iter`` on the chain's axis.
+
+    Example:
+        >>> import json, tempfile, os
+        >>> folder = tempfile.mkdtemp()
+        >>> def write(name, rows):
+        ...     path = os.path.join(folder, name)
+        ...     with open(path, 'w') as handle:
+        ...         handle.write('\\n'.join(json.dumps(row) for row in rows))
+        ...     return path
+        >>> first = write('a.json', [dict(loss=1.0, iter=50), dict(fMSE=9.0, step=0), dict(loss=0.8, iter=100)])
+        >>> second = write('b.json', [dict(loss=0.7, iter=50), dict(fMSE=5.0, step=0)])
+        >>> train, dev, bounds = chain_rows([dict(scalars=first, dev=False), dict(scalars=second, dev=True)])
+        >>> [row['iter'] for row in train], [(row['iter'], row['fMSE']) for row in dev], bounds
+        ([50, 100, 150], [(150, 5.0)], [100])
+    """
+    train_rows, dev_rows, boundaries, offset = [], [], [], 0
+    for index, stage in enumerate(stages):
+        train, val = read_scalars(stage['scalars'])
+        if not train:
+            raise ValueError(f'{stage["scalars"]}: no training rows (with a "loss")')
+        train_rows += [dict(row, iter=row['iter'] + offset) for row in train]
+        if stage.get('dev'):
+            dev_rows += [dict(row, iter=row['iter'] + offset) for row in val]
+        offset += train[-1]['iter']
+        if index < len(stages) - 1:
+            boundaries.append(offset)
+    return train_rows, dev_rows, boundaries
+
+
+def plot_training_chain(stages: Sequence[dict], out: str, title: str = '', metric: str = 'fMSE',
+                        points: Sequence[tuple] = (), references: Optional[dict] = None, smooth: int = 5) -> str:
+    """A warm-start chain's training loss and dev metric on one iteration axis (PNG at ``out``).
+
+    Args:
+        stages: ``dict(scalars=PATH, dev=bool, label=str)`` in training order (see :func:`chain_rows`).
+        points: extra dev measurements ``(iteration, value)`` — e.g. a stage's bundled weights scored on the dev
+            split by ``tools/benchmark.py`` at the stage's end.
+        references: horizontal lines ``{label: value}`` on the metric panel (the input composite's score).
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import numpy as np
+    train, dev, boundaries = chain_rows(stages)
+    figure, axes = plt.subplots(1, 2, figsize=(9.6, 3.4))
+    steps = np.array([row['iter'] for row in train])
+    values = np.array([row['loss'] for row in train], dtype=float)
+    axes[0].plot(steps, values, alpha=0.3, linewidth=0.8, color='C0')
+    if len(values) >= smooth:
+        axes[0].plot(steps[smooth - 1:], np.convolve(values, np.ones(smooth) / smooth, mode='valid'), color='C0',
+                     label='loss')
+    axes[0].set_title('training loss')
+    dev_points = sorted([(row['iter'], row[metric]) for row in dev if metric in row] + [tuple(p) for p in points])
+    if dev_points:
+        axes[1].plot(*zip(*dev_points), marker='o', color='C1', label=f'dev {metric}')
+    for label, value in (references or {}).items():
+        axes[1].axhline(value, color='grey', linestyle='--', linewidth=1)
+        axes[1].annotate(label, (axes[1].get_xlim()[0], value), fontsize=7, va='bottom', color='grey')
+    axes[1].set_title(f'dev {metric}')
+    for axis in axes:
+        axis.set_xlabel('iteration (whole chain)')
+        for boundary in boundaries:
+            axis.axvline(boundary, color='black', linewidth=0.8, alpha=0.5)
+    names = ' | '.join(stage.get('label', f'stage {index + 1}') for index, stage in enumerate(stages))
+    figure.suptitle(f'{title}\n{names}' if title else names, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return out

@@ -37,6 +37,22 @@ def test_each_subset_counts_once():
     assert selection.default == 'broad' and selection.comparison_only == ['big']  # (98 + 120) / 2 > 100
 
 
+def test_texture_damage_makes_a_model_comparison_only_even_when_its_fmse_is_better():
+    def board(rows, input_fssim=0.84):
+        return dict(dataset=dict(root='data/bsds500-dev'),
+                    input=dict(subsets=dict(All=dict(fMSE=1000.0, MSE=100.0, fSSIM=input_fssim))),
+                    models=[dict(name=name, quality=dict(subsets=dict(All=dict(fMSE=fmse, MSE=90.0, fSSIM=fssim))))
+                            for name, (fmse, fssim) in rows.items()])
+    # `blurry` has the lower fMSE but loses 0.05 of foreground SSIM (> 0.02); `sharp` loses 0.01
+    selection = select_default([board(dict(blurry=(700.0, 0.79), sharp=(800.0, 0.83)))], ['blurry', 'sharp'])
+    assert selection.default == 'sharp' and selection.comparison_only == ['blurry']
+    reasons = {row['name']: row['reasons'] for row in selection.table}
+    assert reasons == dict(blurry=['fSSIM more than 0.02 below the input'], sharp=[])
+    # boards without fSSIM (older leaderboards) decide on fMSE alone
+    legacy = _board('dev', 1000.0, dict(blurry=700.0, sharp=800.0))
+    assert select_default([legacy], ['blurry', 'sharp']).default == 'blurry'
+
+
 def test_evaluation_data_is_refused(tmp_path):
     for root in ('/x/main/data/samples', '/x/shared/data/triplets'):
         path = tmp_path / 'board.json'
