@@ -136,7 +136,13 @@ def info(name):
     else:
         console.print(f'weights: {model.weights_status}')
     for key, value in model.metadata.items():
-        console.print(f'{key}: {value}')
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            # e.g. the training chain: one line per stage
+            console.print(f'{key}:', markup=False)
+            for item in value:
+                console.print('  - ' + '; '.join(f'{k}: {v}' for k, v in item.items()), markup=False)
+        else:
+            console.print(f'{key}: {value}', markup=False)
     if model.results:
         table = Table(title='results', title_justify='left')
         for column in ('dataset', 'subset', 'profile', 'metrics'):

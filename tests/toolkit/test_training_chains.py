@@ -1,0 +1,43 @@
+"""Warm-start chains in the model index agree with the configs that ran them (docs/training.md)."""
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from toolkit.config import read_config
+from toolkit.zoo import load_index
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+CHAINED = {name: model for name, model in load_index().items() if model.metadata.get('Training Chain')}
+
+
+def test_some_model_lists_its_chain():
+    assert CHAINED, 'no model of the index lists a Training Chain'
+
+
+@pytest.mark.parametrize('name', sorted(CHAINED))
+def test_each_stage_starts_from_the_previous_stage_s_weights(name):
+    model = CHAINED[name]
+    stages = model.metadata['Training Chain']
+    assert [stage['Stage'] for stage in stages] == list(range(1, len(stages) + 1))
+    configs = [os.path.join(REPO, stage['Config']) for stage in stages]
+    assert all(os.path.isfile(path) for path in configs), configs
+    assert os.path.abspath(model.config) == configs[-1]
+    assert read_config(configs[0]).get('load_from') is None  # stage 1 trains from scratch
+    index = load_index()
+    for previous, config in zip(configs, configs[1:]):
+        previous_name = os.path.splitext(os.path.basename(previous))[0]
+        assert read_config(config).load_from == f'weights/{previous_name}.safetensors'
+        recorded = next(stage['Result sha256'] for stage in stages if stage['Config'].endswith(
+            os.path.basename(previous)))
+        entry = index.get(previous_name)
+        if entry is not None and entry.weights is not None:  # the stage's weights are still in the zoo
+            assert entry.weights.sha256 == recorded
+
+
+def test_harmony_info_prints_one_line_per_stage():
+    from toolkit.cli import main as harmony
+    name = sorted(CHAINED)[0]
+    output = CliRunner().invoke(harmony, ['info', name]).output
+    lines = [line for line in output.splitlines() if line.startswith('  - Stage: ')]
+    assert len(lines) == len(CHAINED[name].metadata['Training Chain'])
