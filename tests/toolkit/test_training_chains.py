@@ -41,3 +41,19 @@ def test_harmony_info_prints_one_line_per_stage():
     output = CliRunner().invoke(harmony, ['info', name]).output
     lines = [line for line in output.splitlines() if line.startswith('  - Stage: ')]
     assert len(lines) == len(CHAINED[name].metadata['Training Chain'])
+
+
+def test_the_gpu_script_runs_every_chain_stage_1_then_stage_2_from_it():
+    import re
+    import subprocess
+    printed = subprocess.run(['bash', os.path.join(REPO, 'tools', 'gpu_zoo_training.sh'), '--dry-run'],
+                             capture_output=True, text=True, check=True, cwd=REPO).stdout
+    commands = [line for line in printed.splitlines() if ' tools/train.py ' in line]
+    assert commands and len(commands) % 2 == 0
+    for first, second in zip(commands[::2], commands[1::2]):
+        stage1, stage2 = (re.search(r'tools/train\.py (\S+)', line).group(1) for line in (first, second))
+        assert read_config(os.path.join(REPO, stage1)).get('load_from') is None
+        # the stage-2 config warm-starts from stage 1's weights; on the GPU from this run's stage-1 checkpoint
+        stage1_name = os.path.splitext(os.path.basename(stage1))[0]
+        assert read_config(os.path.join(REPO, stage2)).load_from == f'weights/{stage1_name}.safetensors'
+        assert f'load_from=work_dirs/gpu/{stage1_name}/' in second and '--amp' in second
