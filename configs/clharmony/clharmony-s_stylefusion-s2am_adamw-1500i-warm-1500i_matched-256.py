@@ -3,6 +3,9 @@
 # falling) trained 1,500 more iterations on the matched distribution (configs/_base_/datasets/matched-256.py) with
 # the paper's loss (0.4 L1 + 0.5 L_pixel + 0.1 L_HCL) and a fresh cosine schedule from half the stage-1 learning
 # rate; dev fMSE (bsds500-dev) every 500 iterations. The faithful network (it outputs the image itself, no residual).
+# load_from names stage 1's file as it was bundled when this stage ran; when a later stage's weights replace it in the
+# bundle, train stage 1 first (its config) and add --cfg-options load_from=work_dirs/<stage 1>/iter_N.pth
+# (tools/gpu_zoo_training.sh does that).
 # Reproduce: python tools/train.py configs/clharmony/clharmony-s_stylefusion-s2am_adamw-1500i-warm-1500i_matched-256.py
 _base_ = [
     '../_base_/models/clharmony.py',

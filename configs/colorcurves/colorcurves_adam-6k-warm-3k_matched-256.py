@@ -3,6 +3,9 @@
 # matched distribution (unchanged pairs, mild changes, small-object shifts: configs/_base_/datasets/matched-256.py),
 # which is what its over-correction of already-fitting composites asks for; fresh cosine schedule from half the
 # stage-1 learning rate, dev fMSE (bsds500-dev) every 500 iterations.
+# load_from names stage 1's file as it was bundled when this stage ran; when a later stage's weights replace it in the
+# bundle, train stage 1 first (its config) and add --cfg-options load_from=work_dirs/<stage 1>/iter_N.pth
+# (tools/gpu_zoo_training.sh does that).
 # Reproduce: python tools/train.py configs/colorcurves/colorcurves_adam-6k-warm-3k_matched-256.py
 _base_ = [
     '../_base_/models/colorcurves.py',

@@ -2,7 +2,11 @@
 # 12,000 iterations, loss still falling) trained 24,000 more iterations on the matched distribution
 # (configs/_base_/datasets/matched-256.py) with the published loss and optimizer (L1 x 100, Adam, betas 0.5/0.999),
 # a fresh linear decay from half the stage-1 learning rate; dev fMSE (bsds500-dev) every 3,000 iterations. With
-# stage 1 that is 36,000 iterations (3x); the issue's 5x (60,000) is reached by a further stage from these weights.
+# stage 1 that would be 36,000 iterations (3x). The run was stopped at 16,950: its dev fMSE had risen for 9,000
+# iterations (1,634 at 6,000, the checkpoint kept; 1,802 at 15,000), worse than the input's 1,448 at every check.
+# load_from names stage 1's file as it was bundled when this stage ran; when a later stage's weights replace it in the
+# bundle, train stage 1 first (its config) and add --cfg-options load_from=work_dirs/<stage 1>/iter_N.pth
+# (tools/gpu_zoo_training.sh does that).
 # Reproduce: python tools/train.py configs/rainnet/rainnet-s_l1-100_adam-12k-warm-24k_matched-256.py
 _base_ = ['./rainnet-s_l1-100_adam-12k_lalonde-efros-256.py']
 load_from = 'weights/rainnet-s_l1-100_adam-12k_lalonde-efros-256.safetensors'

@@ -2,6 +2,9 @@
 # on the Lalonde & Efros composites) trained 3,000 more iterations on the matched distribution (unchanged pairs, mild
 # changes, small-object shifts; configs/_base_/datasets/matched-256.py) with a fresh cosine schedule from half the
 # stage-1 learning rate; dev fMSE (bsds500-dev) every 500 iterations. Model card: docs/zoo.md "Training chains".
+# load_from names stage 1's file as it was bundled when this stage ran; when a later stage's weights replace it in the
+# bundle, train stage 1 first (its config) and add --cfg-options load_from=work_dirs/<stage 1>/iter_N.pth
+# (tools/gpu_zoo_training.sh does that).
 # Reproduce: python tools/train.py configs/unet/unet-s_adam-3k-warm-3k_matched-256.py
 _base_ = [
     '../_base_/models/unet.py',
