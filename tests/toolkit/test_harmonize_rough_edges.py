@@ -22,7 +22,7 @@ REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 RAINNET = os.path.join(REPO_ROOT, 'data', 'samples', 'RainNet')
 COMPOSITE = os.path.join(RAINNET, 'composite_images', 'rainnet1_1_1.png')
 MASK = os.path.join(RAINNET, 'masks', 'rainnet1_1.png')
-COMPARISON_ONLY = 'rainnet-s_l1-100_adam-12k_lalonde-efros-256'
+COMPARISON_ONLY = 'rainnet-s_l1-100_adam-12k-warm-24k_matched-256'
 
 
 def _cli(*args, env=None, cwd=None, timeout=120):

@@ -325,7 +325,7 @@ def test_list_says_which_bundled_models_are_for_comparison_only():
     from toolkit.cli import main as harmony
     runner = CliRunner()
     marked = [name for name, info in zoo.load_index().items() if info.metadata.get('Use')]
-    assert 'rainnet-s_l1-100_adam-12k_lalonde-efros-256' in marked and zoo.default_model_name() not in marked
+    assert 'rainnet-s_l1-100_adam-12k-warm-24k_matched-256' in marked and zoo.default_model_name() not in marked
     rainnet = runner.invoke(harmony, ['list', 'rainnet-s*'])
     default = runner.invoke(harmony, ['list', zoo.default_model_name()])
     assert rainnet.exit_code == default.exit_code == 0

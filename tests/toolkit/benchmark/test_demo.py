@@ -10,11 +10,12 @@ def test_demo_scores_the_bundled_models_against_the_baselines(tmp_path):
     written, and the verdict names the model with the lowest pooled fMSE (recomputed here from the rows). The six
     triplets are evaluation data: the demo reports on them, nothing is chosen on them (docs/zoo.md)."""
     from toolkit.zoo import default_model_name
-    default, colorcurves = default_model_name(), 'colorcurves_adam-6k_lalonde-efros-256'
+    default, colorcurves = default_model_name(), 'colorcurves_adam-6k-warm-3k_matched-256'
     assert local_zoo_models()[0] == default
-    result = run_demo(str(tmp_path), models=[default, colorcurves], repeats=1)
+    models = [default] + [name for name in (colorcurves, 'unet-s_adam-3k_lalonde-efros-256') if name != default]
+    result = run_demo(str(tmp_path), models=models, repeats=1)
     assert [model['name'] for model in result['models']] == ['copy-paste', 'reinhard-lab', 'histogram-matching',
-                                                              default, colorcurves]
+                                                              *models]
     for name in ('leaderboard.json', 'leaderboard.csv', 'leaderboard.md', 'leaderboard.png', 'sheet.jpg'):
         assert (tmp_path / name).stat().st_size > 0
     rows = {model['name']: model['quality']['subsets']['All'] for model in result['models']}

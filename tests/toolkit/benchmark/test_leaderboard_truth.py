@@ -239,7 +239,7 @@ def test_a_learned_config_without_weights_is_refused(samples_root, tmp_path):
     # a config name (or a zoo model whose weights are not released) used to be scored with its random
     # initialisation under the model's name
     unet = os.path.join(REPO_ROOT, 'configs', 'unet', 'unet-s_adam-3k_lalonde-efros-256.py')
-    for argument in (unet, 'unet-s',  # a config path, a config name under configs/
+    for argument in (unet, 'unet-tiny_identity_adam-20i',  # a config path, a config name under configs/
                      'unet_identity_adam-60e_iharmony4-256'):  # a zoo model with no released weights
         with pytest.raises(ValueError, match='has learnable weights but no checkpoint'):
             run_benchmark([argument], samples_root, str(tmp_path / 'refused'), **QUICK)
