@@ -57,3 +57,11 @@ def test_the_gpu_script_runs_every_chain_stage_1_then_stage_2_from_it():
         stage1_name = os.path.splitext(os.path.basename(stage1))[0]
         assert read_config(os.path.join(REPO, stage2)).load_from == f'weights/{stage1_name}.safetensors'
         assert f'load_from=work_dirs/gpu/{stage1_name}/' in second and '--amp' in second
+
+
+def test_the_default_s_config_trains_as_written():
+    """The default's warm start (load_from) is a file in the checkout: its "Reproduce" line runs."""
+    from toolkit.zoo import default_model_name
+    model = load_index()[default_model_name()]
+    load_from = read_config(model.config).get('load_from')
+    assert load_from is None or os.path.isfile(os.path.join(REPO, load_from)), load_from

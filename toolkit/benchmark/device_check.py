@@ -127,9 +127,17 @@ def short_training(device: str, work_dir: str, iterations: int = 200) -> dict:
     options = {'train_cfg.max_iters': iterations, 'train_cfg.val_interval': iterations,
                'default_hooks.checkpoint.interval': iterations, 'log_level': 'WARNING', 'param_scheduler': [],
                'train_dataloader.dataset.data_root': samples, 'val_dataloader.dataset.data_root': samples,
-               'test_dataloader.dataset.data_root': samples}
+               'test_dataloader.dataset.data_root': samples,
+               'load_from': None}  # speed and loss trend: a later stage's warm start is not needed for that
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         options.update({f'{loader}.num_workers': 0, f'{loader}.persistent_workers': False})
+    from toolkit.config import read_config
+    dataset = read_config(config).train_dataloader.dataset
+    if dataset.type == 'ConcatDataset':  # a mix of training sets (a later stage's data): one set, the samples
+        first = dataset.datasets[0].to_dict()
+        del options['train_dataloader.dataset.data_root']
+        options['train_dataloader.dataset'] = dict(_delete_=True, type=first['type'], data_root=samples,
+                                                   split=first.get('split', 'train'), pipeline=first['pipeline'])
     start = time.perf_counter()
     runner = train(config, work_dir=work_dir, cfg_options=options)
     synchronize(device)
