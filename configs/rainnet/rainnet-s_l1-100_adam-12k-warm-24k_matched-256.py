@@ -10,13 +10,7 @@
 # Reproduce: python tools/train.py configs/rainnet/rainnet-s_l1-100_adam-12k-warm-24k_matched-256.py
 _base_ = ['./rainnet-s_l1-100_adam-12k_lalonde-efros-256.py']
 load_from = 'weights/rainnet-s_l1-100_adam-12k_lalonde-efros-256.safetensors'
-train_pipeline = [  # as the official code: resize to 256 and flip
-    dict(type='LoadHarmonizationImages'),
-    dict(type='Resize', scale=256),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='BinarizeMask', threshold=0.5),
-    dict(type='PackHarmonizationInputs'),
-]
+train_pipeline = {{_base_.train_pipeline}}  # stage 1's, as the official code: resize to 256 and flip
 train_dataloader = dict(
     batch_size=8, num_workers=2, persistent_workers=True,
     dataset=dict(_delete_=True, type='ConcatDataset', ignore_keys=['subsets'], datasets=[

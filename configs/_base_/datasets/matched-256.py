@@ -8,13 +8,7 @@
 # (docs/zoo.md "Selection rules"); data/samples and ../shared/data/triplets are scored once, at the end.
 _base_ = ['./iharmony4-256.py']
 
-train_pipeline = [
-    dict(type='LoadHarmonizationImages'),
-    dict(type='RandomResizedCrop', size=256, scale=(0.5, 1.0)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='BinarizeMask', threshold=0.5),
-    dict(type='PackHarmonizationInputs'),
-]
+train_pipeline = {{_base_.train_pipeline}}  # the papers' random crop (50-100 %) at 256 and flip
 train_dataloader = dict(
     batch_size=8, num_workers=2, persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
