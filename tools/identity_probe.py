@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')
 
 
 def main(argv=None):
+    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config')
     parser.add_argument('--iters', type=int, default=200)
@@ -20,18 +21,12 @@ def main(argv=None):
     parser.add_argument('--crop', type=int, default=128)
     parser.add_argument('--log-interval', type=int, default=25)
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={}, metavar='KEY=VALUE')
     parser.add_argument('--out', help='write the records (and the settings) as JSON')
     args = parser.parse_args(argv)
 
-    from mmengine.config import DictAction
-
     from toolkit.engine.probe import identity_probe
-    options = {}
-    if args.cfg_options:
-        namespace = argparse.Namespace()
-        DictAction(option_strings=[], dest='options')(None, namespace, args.cfg_options)
-        options = namespace.options
+    options = args.cfg_options
     print(f'{"iteration":>9} {"loss":>8} {"fg error (levels)":>18} {"seconds":>8}')
 
     def show(record):

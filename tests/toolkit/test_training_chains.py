@@ -25,14 +25,12 @@ def test_each_stage_starts_from_the_previous_stage_s_weights(name):
     assert os.path.abspath(model.config) == configs[-1]
     assert read_config(configs[0]).get('load_from') is None  # stage 1 trains from scratch
     index = load_index()
-    for previous, config in zip(configs, configs[1:]):
+    for previous_stage, previous, config in zip(stages, configs, configs[1:]):
         previous_name = os.path.splitext(os.path.basename(previous))[0]
         assert read_config(config).load_from == f'weights/{previous_name}.safetensors'
-        recorded = next(stage['Result sha256'] for stage in stages if stage['Config'].endswith(
-            os.path.basename(previous)))
         entry = index.get(previous_name)
         if entry is not None and entry.weights is not None:  # the stage's weights are still in the zoo
-            assert entry.weights.sha256 == recorded
+            assert entry.weights.sha256 == previous_stage['Result sha256']
 
 
 def test_harmony_info_prints_one_line_per_stage():

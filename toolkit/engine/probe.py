@@ -54,7 +54,6 @@ def identity_probe(config: str, iterations: int = 200, batch_size: int = 4, crop
     """
     from mmengine.dataset import pseudo_collate
     from mmengine.registry import DefaultScope
-    from mmengine.runner import Runner  # noqa: F401  (registers MMEngine's optimizers and datasets)
 
     from toolkit.config import read_config
     from toolkit.models.builder import build_model_from_config
@@ -69,23 +68,17 @@ def identity_probe(config: str, iterations: int = 200, batch_size: int = 4, crop
                 dict(type='BinarizeMask', threshold=0.5),
                 dict(type='PackHarmonizationInputs')]
     dataset_cfg = cfg.train_dataloader.dataset.to_dict()
+    for part in dataset_cfg['datasets'] if dataset_cfg.get('type') == 'ConcatDataset' else [dataset_cfg]:
+        part['pipeline'] = pipeline
     with DefaultScope.overwrite_default_scope('toolkit'):
-        datasets_cfgs = dataset_cfg['datasets'] if dataset_cfg.get('type') == 'ConcatDataset' else [dataset_cfg]
-        datasets = [DATASETS.build(dict(part, pipeline=pipeline)) for part in datasets_cfgs]
-        optimizer_cfg = dict(cfg.optim_wrapper.optimizer.to_dict(), params=model.parameters())
-        optimizer = OPTIMIZERS.build(optimizer_cfg)
-    sizes = [len(part) for part in datasets]
+        dataset = DATASETS.build(dataset_cfg)
+        optimizer = OPTIMIZERS.build(dict(cfg.optim_wrapper.optimizer.to_dict(), params=model.parameters()))
     generator = torch.Generator().manual_seed(seed)
     records, start = [], time.perf_counter()
     for iteration in range(1, iterations + 1):
-        picks = torch.randint(sum(sizes), (batch_size,), generator=generator).tolist()
         batch = []
-        for pick in picks:
-            part = 0
-            while pick >= sizes[part]:
-                pick -= sizes[part]
-                part += 1
-            sample = datasets[part][pick]
+        for pick in torch.randint(len(dataset), (batch_size,), generator=generator).tolist():
+            sample = dataset[pick]
             sample['inputs']['composite'] = sample['data_samples'].gt_img.clone()  # the identity pair
             batch.append(sample)
         data = model.data_preprocessor(pseudo_collate(batch), training=True)
@@ -94,7 +87,7 @@ def identity_probe(config: str, iterations: int = 200, batch_size: int = 4, crop
         loss, _ = model.parse_losses(losses)
         if iteration == 1 or iteration % log_interval == 0 or iteration == iterations:
             with torch.no_grad():
-                output = model._run(inputs, training=False)
+                output = model(inputs, mode='tensor')
                 real = model.data_preprocessor.stack_gt(data['data_samples'])
             record = dict(iteration=iteration, loss=float(loss.detach()),
                           fg_error=foreground_error_levels(output, real, inputs['mask']),

@@ -22,6 +22,19 @@ def read_scalars(path: str) -> tuple[list[dict], list[dict]]:
     return train, val
 
 
+def _plot_smoothed(axis, rows: Sequence[dict], key: str, smooth: int) -> None:
+    """``key`` of the training rows against their iteration: raw (faint) and a running mean over ``smooth`` points."""
+    import numpy as np
+    steps = np.array([row['iter'] for row in rows])
+    values = np.array([row.get(key, np.nan) for row in rows], dtype=float)
+    line, = axis.plot(steps, values, alpha=0.3, linewidth=0.8)
+    if len(values) >= smooth:
+        running = np.convolve(values, np.ones(smooth) / smooth, mode='valid')
+        axis.plot(steps[smooth - 1:], running, color=line.get_color(), label=key)
+    else:
+        line.set_label(key)
+
+
 def plot_learning_curves(scalars: str, out: str, title: str = '', metrics: Sequence[str] = ('fMSE', 'PSNR'),
                          smooth: int = 5, losses: Optional[Sequence[str]] = None) -> str:
     """Training losses (raw, and a running mean over ``smooth`` logged points) and validation metrics vs iteration,
@@ -29,7 +42,6 @@ def plot_learning_curves(scalars: str, out: str, title: str = '', metrics: Seque
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    import numpy as np
     train, val = read_scalars(scalars)
     if not train:
         raise ValueError(f'{scalars}: no training rows (with a "loss")')
@@ -39,15 +51,8 @@ def plot_learning_curves(scalars: str, out: str, title: str = '', metrics: Seque
     figure, axes = plt.subplots(1, 1 + len(metrics) if val else 1, figsize=(4.2 * (1 + len(metrics)), 3.2),
                                 squeeze=False)
     axes = axes[0]
-    steps = np.array([row['iter'] for row in train])
     for key in losses:
-        values = np.array([row.get(key, np.nan) for row in train], dtype=float)
-        line, = axes[0].plot(steps, values, alpha=0.3, linewidth=0.8)
-        if len(values) >= smooth:
-            running = np.convolve(values, np.ones(smooth) / smooth, mode='valid')
-            axes[0].plot(steps[smooth - 1:], running, color=line.get_color(), label=key)
-        else:
-            line.set_label(key)
+        _plot_smoothed(axes[0], train, key, smooth)
     axes[0].set_xlabel('iteration')
     axes[0].set_title('training loss')
     axes[0].legend(fontsize=8)
@@ -115,15 +120,9 @@ def plot_training_chain(stages: Sequence[dict], out: str, title: str = '', metri
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    import numpy as np
     train, dev, boundaries = chain_rows(stages)
     figure, axes = plt.subplots(1, 2, figsize=(9.6, 3.4))
-    steps = np.array([row['iter'] for row in train])
-    values = np.array([row['loss'] for row in train], dtype=float)
-    axes[0].plot(steps, values, alpha=0.3, linewidth=0.8, color='C0')
-    if len(values) >= smooth:
-        axes[0].plot(steps[smooth - 1:], np.convolve(values, np.ones(smooth) / smooth, mode='valid'), color='C0',
-                     label='loss')
+    _plot_smoothed(axes[0], train, 'loss', smooth)
     axes[0].set_title('training loss')
     dev_points = sorted([(row['iter'], row[metric]) for row in dev if metric in row] + [tuple(p) for p in points])
     if dev_points:
