@@ -64,13 +64,14 @@ def list_command(pattern, names_only, wide):
     """List zoo models whose name matches PATTERN (shell-style, case-insensitive, e.g. '*rain*').
 
     The weights column says what `harmony harmonize --model NAME` needs: bundled (ships with HarmonyZoo),
-    cached, download (fetched on first use), none needed (non-learned), or not released; a model the index
+    cached, download (fetched on first use), none needed (non-learned), superseded by a continued training stage
+    whose weights replaced its own, or not released; a model the index
     marks with a `Use` (e.g. comparison only) says so there. Names are never shortened: piped output is plain
     tab-separated text, and a terminal too narrow for the table gets one block per model.
     """
     import fnmatch
 
-    from toolkit.zoo import REPO_ROOT, default_model_name, load_index
+    from toolkit.zoo import REPO_ROOT, default_model_name, load_index, superseded_by
     models = load_index()
     default = default_model_name(required=False)
     names = sorted(name for name in models if fnmatch.fnmatch(name.lower(), pattern.lower()))
@@ -80,7 +81,11 @@ def list_command(pattern, names_only, wide):
     rows = []
     for name in names:
         model = models[name]
-        weights = model.weights_status + (f' ({model.use})' if model.use else '')
+        weights = model.weights_status
+        successor = superseded_by(name) if weights == 'not released' else None
+        if successor:  # a stage-1 model whose weights gave way to its continued stage
+            weights = f'superseded by {successor}'
+        weights += f' ({model.use})' if model.use else ''
         rows.append(('*' if name == default else '', name, model.collection or '', weights,
                      osp.relpath(model.config, REPO_ROOT)))
     header = ('default', 'name', 'collection', 'weights', 'config')
@@ -118,7 +123,7 @@ def info(name):
     """Show a model's config, weights (and whether they are here) and published results."""
     from rich.table import Table
 
-    from toolkit.zoo import default_model_name, get_model_info
+    from toolkit.zoo import default_model_name, get_model_info, superseded_by
     try:
         model = get_model_info(name)
     except KeyError as error:
@@ -134,7 +139,8 @@ def info(name):
         console.print(f'weights: {weights.uri}  [{model.weights_status}]\n         sha256 {weights.sha256}  '
                       f'size {weights.size} bytes')
     else:
-        console.print(f'weights: {model.weights_status}')
+        successor = superseded_by(name) if model.weights_status == 'not released' else None
+        console.print(f'weights: {model.weights_status}' + (f' (superseded by {successor})' if successor else ''))
     for key, value in model.metadata.items():
         if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
             # e.g. the training chain: one line per stage

@@ -238,6 +238,29 @@ def find_weights(repo_id: str, revision: str, filename: str) -> Optional[HubWeig
     return None
 
 
+def superseded_by(name: str, path: Optional[str] = None) -> Optional[str]:
+    """The model whose weights replaced this one's: a later stage of a training chain that lists this model's config
+    as an earlier stage (``Metadata: Training Chain``) and has weights of its own; ``None`` otherwise.
+
+    A stage-1 model whose weights left the bundle for its continued stage is not "unreleased": its weights gave way.
+
+    Example:
+        >>> superseded_by('rainnet-s_l1-100_adam-12k_lalonde-efros-256')
+        'rainnet-s_l1-100_adam-12k-warm-24k_matched-256'
+    """
+    models = load_index(path)
+    model = models[name]
+    if model.weights is not None:
+        return None
+    config = osp.normpath(osp.relpath(model.config, REPO_ROOT))
+    for other in models.values():
+        stages = other.metadata.get('Training Chain') or []
+        earlier = [osp.normpath(str(stage.get('Config', ''))) for stage in stages[:-1] if isinstance(stage, dict)]
+        if other.name != name and other.weights is not None and config in earlier:
+            return other.name
+    return None
+
+
 def weights_path(name: str, cache_dir: Optional[str] = None, local_files_only: Optional[bool] = None) -> str:
     """The verified local file of a zoo model's weights: bundled, cached, or downloaded now.
 
@@ -250,6 +273,11 @@ def weights_path(name: str, cache_dir: Optional[str] = None, local_files_only: O
     if isinstance(model.weights, HubWeights):
         return download_weights(model.weights, cache_dir=cache_dir, local_files_only=local_files_only)
     if model.learned:
+        successor = superseded_by(name)
+        if successor:
+            raise HubError(f'{name}: its weights gave way in the zoo to its continued training stage, {successor} '
+                           f'(use that model), or train it with `python tools/train.py '
+                           f'{osp.relpath(model.config, REPO_ROOT)}`')
         raise HubError(f'{name}: no weights have been released for this model; train it with '
                        f'`python tools/train.py {osp.relpath(model.config, REPO_ROOT)}` and use CONFIG.py:CHECKPOINT')
     raise HubError(f'{name}: a non-learned model; it has no weights to fetch')

@@ -63,3 +63,35 @@ def test_the_default_s_config_trains_as_written():
     model = load_index()[default_model_name()]
     load_from = read_config(model.config).get('load_from')
     assert load_from is None or os.path.isfile(os.path.join(REPO, load_from)), load_from
+
+
+def test_a_stage_whose_weights_gave_way_is_listed_as_superseded_not_unreleased(tmp_path, monkeypatch):
+    """A stage-1 model without weights, named as an earlier stage by a bundled stage 2, is superseded; a model
+    without weights that no chain names stays "not released" (and so does a stage whose successor has no weights)."""
+    import yaml
+
+    from toolkit import zoo
+    from toolkit.cli import main as harmony
+    (tmp_path / 'w.safetensors').write_bytes(b'x')
+    chain = [dict(Stage=1, Config='configs/a/stage1.py'), dict(Stage=2, Config='configs/a/stage2.py')]
+    models = [
+        dict(Name='stage1', Config='configs/a/stage1.py', Weights=None),
+        dict(Name='stage2', Config='configs/a/stage2.py', Metadata={'Training Chain': chain},
+             Weights=dict(file='w.safetensors', sha256='0' * 64, size=1)),
+        dict(Name='lonely', Config='configs/a/lonely.py', Weights=None),
+        dict(Name='orphan1', Config='configs/b/stage1.py', Weights=None),
+        dict(Name='orphan2', Config='configs/b/stage2.py', Weights=None, Metadata={'Training Chain': [
+            dict(Stage=1, Config='configs/b/stage1.py'), dict(Stage=2, Config='configs/b/stage2.py')]}),
+    ]
+    index = tmp_path / 'model-index.yml'
+    index.write_text(yaml.safe_dump({'Models': models}))
+    monkeypatch.setattr(zoo, 'REPO_ROOT', str(tmp_path))
+    monkeypatch.setenv(zoo.INDEX_ENV, str(index))
+    assert zoo.superseded_by('stage1') == 'stage2'
+    assert zoo.superseded_by('stage2') is None and zoo.superseded_by('lonely') is None
+    assert zoo.superseded_by('orphan1') is None  # its successor has no weights either
+    listed = CliRunner().invoke(harmony, ['list']).output
+    rows = {line.split('\t')[1]: line.split('\t')[3] for line in listed.splitlines()[1:]}
+    assert rows['stage1'] == 'superseded by stage2' and rows['lonely'] == 'not released'
+    download = CliRunner().invoke(harmony, ['download', 'stage1'])
+    assert download.exit_code == 1 and 'gave way' in download.output and 'stage2' in download.output
