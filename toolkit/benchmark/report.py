@@ -178,6 +178,21 @@ def to_markdown(result: dict) -> str:
         for name, quality in rows:
             cells = [f'{_cell(quality["fg_bins"][b].get("fMSE"))} ({quality["fg_bins"][b]["N"]})' for b in bins]
             lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+        error_rows = [(name, quality['input_error_bins']) for name, quality in rows if quality.get('input_error_bins')]
+        if error_rows:
+            labels = list(error_rows[0][1])
+            first = error_rows[0][1]
+            lines += ['', '### By how far off the composite was (bins of the input\'s own fMSE): fMSE (worse / N)', '',
+                      '| model | ' + ' | '.join(labels) + ' |', '|---|' + '---:|' * len(labels),
+                      f'| {INPUT_ROW} | ' + ' | '.join(f'{_cell(first[b].get("input_fMSE"))} ({first[b]["N"]})'
+                                                     for b in labels) + ' |']
+            for name, error_bins in error_rows:
+                cells = [f'{_cell(error_bins[b].get("fMSE"))} ({_cell(error_bins[b].get("worse"), "{:g}")} / '
+                         f'{error_bins[b]["N"]})' for b in labels]
+                lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+            lines += ['', 'A model that leaves fitting composites alone keeps the left columns near the input\'s; one '
+                          'that moves every composite by about the same amount is worse there and too timid on the '
+                          'right.']
     if any(model.get('efficiency') for model in result['models']):
         lines += ['', '## Efficiency', '', efficiency_header(result), '',
                   '| model | params (M) | GMACs@256 | GMACs@1024 | latency bs1 (ms) | latency bs8 (ms) | '

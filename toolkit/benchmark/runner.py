@@ -144,6 +144,7 @@ def run_benchmark(models: Sequence[str], data_root: Optional[str], out_dir: str,
             input_records[:] = records
         elif input_records:
             summary['worse_than_input'] = count_worse_than_input(records, input_records)
+            summary['input_error_bins'] = by_input_error(records, input_records)
         return summary
 
     def run_quality_over_seeds(spec, model):
@@ -206,10 +207,46 @@ def count_worse_than_input(records: Sequence[dict], input_records: Sequence[dict
     return counts
 
 
+#: upper edges of the input-error bins (the composite's own fMSE): leaving alone a composite that already fits (low
+#: error) and moving far one that is far off (high error) are different skills; a pooled mean mixes them
+INPUT_ERROR_EDGES = (100.0, 300.0, 1000.0, 3000.0)
+
+
+def input_error_label(low: float, high: float) -> str:
+    return f'{low:g}-{high:g}' if math.isfinite(high) else f'{low:g}+'
+
+
+def by_input_error(records: Sequence[dict], input_records: Sequence[dict],
+                   edges: Sequence[float] = INPUT_ERROR_EDGES) -> dict:
+    """A model's fMSE grouped by how far off the untouched composite was (its own fMSE).
+
+    Per bin ``[low, high)`` of the input's fMSE: ``N`` images, the input's mean fMSE there, the model's mean fMSE
+    there and how many of them the model made worse. Images are matched by name; non-finite values are skipped.
+
+    Returns:
+        ``{label: dict(N=…, input_fMSE=…, fMSE=…, worse=…)}`` in bin order (``N=0`` and nothing else when empty).
+    """
+    before = {record['name']: record['fMSE'] for record in input_records}
+    pairs = [(before[record['name']], record['fMSE']) for record in records
+             if record['name'] in before and math.isfinite(before[record['name']]) and math.isfinite(record['fMSE'])]
+    bounds = [0.0, *edges, math.inf]
+    bins = {}
+    for low, high in zip(bounds, bounds[1:]):
+        members = [(composite, after) for composite, after in pairs if low <= composite < high]
+        row = dict(N=len(members))
+        if members:
+            row.update(input_fMSE=sum(c for c, _ in members) / len(members),
+                       fMSE=sum(a for _, a in members) / len(members), worse=sum(1 for c, a in members if a > c))
+        bins[input_error_label(low, high)] = row
+    return bins
+
+
 def _metric_rows(summary: dict) -> list[dict]:
-    """The numeric rows of a :func:`summarize` result in a fixed order: subsets, fg bins, worse-than-input."""
+    """The numeric rows of a :func:`summarize` result in a fixed order: subsets, fg bins, worse-than-input,
+    input-error bins."""
     rows = [summary[group][row_name] for group in ('subsets', 'fg_bins') for row_name in summary[group]]
-    return rows + ([summary['worse_than_input']] if 'worse_than_input' in summary else [])
+    rows += [summary['worse_than_input']] if 'worse_than_input' in summary else []
+    return rows + list(summary.get('input_error_bins', {}).values())
 
 
 def mean_and_std(summaries: list[dict]) -> tuple[dict, Optional[dict]]:

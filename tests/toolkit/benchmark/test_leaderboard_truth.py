@@ -187,6 +187,37 @@ def test_images_made_worse_than_the_input_are_counted():
     assert mean['worse_than_input'] == dict(N=3, MSE=1.5, fMSE=0.5) and std['worse_than_input']['fMSE'] == 0.5
 
 
+def test_errors_are_grouped_by_how_far_off_the_composite_was():
+    from toolkit.benchmark.report import to_markdown
+    from toolkit.benchmark.runner import by_input_error, mean_and_std
+    composite = [dict(name='a', fMSE=50.0), dict(name='b', fMSE=150.0), dict(name='c', fMSE=250.0),
+                 dict(name='d', fMSE=2000.0), dict(name='e', fMSE=5000.0), dict(name='f', fMSE=float('nan'))]
+    model = [dict(name='a', fMSE=80.0), dict(name='b', fMSE=100.0), dict(name='c', fMSE=400.0),
+             dict(name='d', fMSE=1000.0), dict(name='e', fMSE=6000.0), dict(name='f', fMSE=1.0)]
+    bins = by_input_error(model, composite)
+    assert list(bins) == ['0-100', '100-300', '300-1000', '1000-3000', '3000+']
+    assert bins['0-100'] == dict(N=1, input_fMSE=50.0, fMSE=80.0, worse=1)
+    assert bins['100-300'] == dict(N=2, input_fMSE=200.0, fMSE=250.0, worse=1)  # b better, c worse
+    assert bins['300-1000'] == dict(N=0)
+    assert bins['1000-3000'] == dict(N=1, input_fMSE=2000.0, fMSE=1000.0, worse=0)
+    assert bins['3000+'] == dict(N=1, input_fMSE=5000.0, fMSE=6000.0, worse=1)  # f: no input value, left out
+    row = dict(N=5, MSE=1.0, fMSE=1.0)
+    runs = [dict(subsets=dict(All=row), fg_bins={}, input_error_bins={'0-100': dict(N=2, input_fMSE=50.0, fMSE=80.0,
+                                                                                   worse=2)}),
+            dict(subsets=dict(All=row), fg_bins={}, input_error_bins={'0-100': dict(N=2, input_fMSE=50.0, fMSE=60.0,
+                                                                                   worse=1)})]
+    mean, _ = mean_and_std(runs)
+    assert mean['input_error_bins']['0-100'] == dict(N=2, input_fMSE=50.0, fMSE=70.0, worse=1.5)
+    quality = dict(subsets=dict(All=dict(N=5, **{m: 1.0 for m in ('MSE', 'fMSE', 'PSNR', 'fPSNR', 'SSIM', 'fSSIM')})),
+                   fg_bins={}, worse_than_input=dict(N=5, MSE=0, fMSE=3), input_error_bins=bins)
+    result = dict(dataset=dict(num_images=5, data_root='d', subsets=[], resolution=256),
+                  profile=dict(name='toolkit', definition='-'), input=dict(quality), models=[
+                      dict(name='m', quality=quality)], provenance=dict(toolkit_version='0', torch='0', mmengine='0'))
+    page = to_markdown(result)
+    assert '| input composite | 50.00 (1) | 200.00 (2) | – (0) | 2000.00 (1) | 5000.00 (1) |' in page
+    assert '| m | 80.00 (1 / 1) | 250.00 (1 / 2) | – (– / 0) | 1000.00 (0 / 1) | 6000.00 (1 / 1) |' in page
+
+
 def _independent_reinhard_worse_than_input(root: str) -> int:
     """How many test triplets Reinhard's transfer (Reinhard et al. 2001, in CIELAB) makes worse than the input in
     fMSE at 256×256, without the toolkit's colour, transfer or metric code."""
