@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -120,6 +121,32 @@ def test_losses_by_hand():
     assert float(ForegroundL1Loss()(pred, target, torch.zeros(1, 1, 2, 2))) == 0.0
     with pytest.raises(ValueError, match='must start with "loss"'):
         L1Loss(loss_name='l1')
+
+
+def test_relative_foreground_loss_is_the_log_ratio_of_errors_per_image():
+    from toolkit.models.losses import RelativeForegroundMSELoss
+    generator = torch.Generator().manual_seed(0)
+    target = torch.rand(3, 3, 6, 6, generator=generator) * 2 - 1
+    composite = target + torch.tensor([0.5, 0.02, 0.0]).view(3, 1, 1, 1)  # far off, close, unchanged
+    pred = target + torch.tensor([0.25, 0.04, 0.01]).view(3, 1, 1, 1)
+    mask = torch.zeros(3, 1, 6, 6)
+    mask[..., 1:5, 2:6] = 1
+    loss = RelativeForegroundMSELoss(floor_levels=16.0, level_scale=127.5)
+    floor = 16.0 / 127.5 ** 2
+    # each foreground error is a constant offset: fMSE = offset² (in normalised units)
+    expected = np.mean([np.log((a ** 2 + floor) / (b ** 2 + floor)) for a, b in ((0.25, 0.5), (0.04, 0.02),
+                                                                               (0.01, 0.0))])
+    assert float(loss(pred, target, mask, composite)) == pytest.approx(expected, rel=1e-5)
+    # doubling a close composite's error costs what halving a far one's gains (up to the floor)
+    assert float(loss(pred[:1], target[:1], mask[:1], composite[:1])) < 0 < float(
+        loss(pred[1:2], target[1:2], mask[1:2], composite[1:2]))
+    pred.requires_grad_(True)
+    loss(pred, target, mask, composite).backward()
+    per_image = pred.grad.abs().flatten(1).sum(1)
+    assert per_image[1] > per_image[0]  # the close composite pulls harder than the far one
+    assert float(pred.grad[..., 0, :].abs().sum()) == 0.0  # background rows carry no gradient
+    with pytest.raises(ValueError, match='composite'):
+        loss(pred, target, mask)
 
 
 def test_registries_build_components():

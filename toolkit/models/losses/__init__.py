@@ -1,3 +1,3 @@
-from .pixel import ForegroundL1Loss, ForegroundMSELoss, L1Loss, MSELoss
+from .pixel import ForegroundL1Loss, ForegroundMSELoss, L1Loss, MSELoss, RelativeForegroundMSELoss
 
-__all__ = ['L1Loss', 'MSELoss', 'ForegroundL1Loss', 'ForegroundMSELoss']
+__all__ = ['L1Loss', 'MSELoss', 'ForegroundL1Loss', 'ForegroundMSELoss', 'RelativeForegroundMSELoss']
