@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The zoo's training chains on a GPU in one prepared run: for each family, stage 1 from scratch, then stage 2
 # warm-started from stage 1's last checkpoint — the same configs and iteration counts as the CPU chain
-# (docs/zoo.md "Training chains"), with AMP, more data workers, and a curve per run, into work_dirs/gpu/.
+# (docs/zoo.md "Training chains") — then the one-stage runs (the CL-s residual deviation), with AMP, more data
+# workers, and a curve per run, into work_dirs/gpu/.
 # Estimated under 8 minutes in all on one H100/H200-class GPU (the small families' steps are a few ms; data loading
 # bounds them): an estimate until the first run replaces it with what it measures; docs name the GPU that ran it.
 #
@@ -23,6 +24,12 @@ CHAINS=(
   "configs/unet/unet-s_adam-3k_lalonde-efros-256.py configs/unet/unet-s_adam-3k-warm-3k_matched-256.py"
   "configs/rainnet/rainnet-s_l1-100_adam-12k_lalonde-efros-256.py configs/rainnet/rainnet-s_l1-100_adam-12k-warm-24k_matched-256.py"
   "configs/clharmony/clharmony-s_stylefusion-s2am_adamw-1500i_lalonde-efros-256.py configs/clharmony/clharmony-s_stylefusion-s2am_adamw-1500i-warm-1500i_matched-256.py"
+)
+
+# one-stage runs from scratch (the CL-s residual-output deviation: docs/clharmony.md)
+SINGLES=(
+  configs/clharmony/clharmony-s-residual_stylefusion-s2am_adamw-3k_matched-256.py
+  configs/clharmony/clharmony-s-residual_rain-s2am_adamw-3k_matched-256.py
 )
 
 run() {
@@ -55,4 +62,9 @@ for chain in "${CHAINS[@]}"; do
   run "$PYTHON" tools/train.py "$second" --amp --work-dir "$two" \
     --cfg-options "train_dataloader.num_workers=$WORKERS" "load_from=$start"
   curve "$two"
+done
+for config in "${SINGLES[@]}"; do
+  dir=work_dirs/gpu/$(basename "$config" .py)
+  run "$PYTHON" tools/train.py "$config" --amp --work-dir "$dir" --cfg-options "train_dataloader.num_workers=$WORKERS"
+  curve "$dir"
 done

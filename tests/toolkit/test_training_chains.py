@@ -47,14 +47,20 @@ def test_the_gpu_script_runs_every_chain_stage_1_then_stage_2_from_it():
     printed = subprocess.run(['bash', os.path.join(REPO, 'tools', 'gpu_zoo_training.sh'), '--dry-run'],
                              capture_output=True, text=True, check=True, cwd=REPO).stdout
     commands = [line for line in printed.splitlines() if ' tools/train.py ' in line]
-    assert commands and len(commands) % 2 == 0
-    for first, second in zip(commands[::2], commands[1::2]):
-        stage1, stage2 = (re.search(r'tools/train\.py (\S+)', line).group(1) for line in (first, second))
-        assert read_config(os.path.join(REPO, stage1)).get('load_from') is None
-        # the stage-2 config warm-starts from stage 1's weights; on the GPU from this run's stage-1 checkpoint
-        stage1_name = os.path.splitext(os.path.basename(stage1))[0]
-        assert read_config(os.path.join(REPO, stage2)).load_from == f'weights/{stage1_name}.safetensors'
-        assert f'load_from=work_dirs/gpu/{stage1_name}/' in second and '--amp' in second
+    configs = [re.search(r'tools/train\.py (\S+)', line).group(1) for line in commands]
+    stage2 = [index for index, line in enumerate(commands) if 'load_from=' in line]
+    assert commands and stage2 and all('--amp' in line for line in commands)
+    for index in stage2:
+        # a stage 2 follows its stage 1 and warm-starts from this run's stage-1 checkpoint (on the CPU: the weights)
+        stage1_name = os.path.splitext(os.path.basename(configs[index - 1]))[0]
+        assert index - 1 not in stage2
+        assert read_config(os.path.join(REPO, configs[index])).load_from == f'weights/{stage1_name}.safetensors'
+        assert f'load_from=work_dirs/gpu/{stage1_name}/' in commands[index]
+    for index, config in enumerate(configs):
+        if index not in stage2:  # stage 1 of a chain, or a one-stage run: from scratch
+            assert read_config(os.path.join(REPO, config)).get('load_from') is None, config
+    residual = [config for config in configs if 'residual' in config]
+    assert len(residual) == 2 and all(index not in stage2 for index, c in enumerate(configs) if c in residual)
 
 
 def test_the_default_s_config_trains_as_written():
