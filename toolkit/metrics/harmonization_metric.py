@@ -190,7 +190,8 @@ class HarmonizationMetric(BaseMetric):
     Returned keys (flat, for MMEngine's logger and ``save_best``): ``MSE``, ``fMSE``,
     ``PSNR``, ``fPSNR``, ``SSIM``, ``fSSIM`` over all images pooled; ``<subset>/<metric>``;
     ``fg0-5%/<metric>`` style foreground-ratio bins for MSE, fMSE and PSNR; and, with
-    ``with_input_row``, ``input/<metric>`` for the unharmonized composite.
+    ``with_input_row``, ``input/<metric>`` for the unharmonized composite and ``worse_than_input/fMSE``, the
+    fraction of images whose fMSE the model raised above the composite's.
 
     Args:
         profile: profile name, dict of fields, or :class:`MetricProfile` (default ``'toolkit'``).
@@ -255,4 +256,9 @@ class HarmonizationMetric(BaseMetric):
                 flat.update({f'{label}/{name}': row[name] for name in ('MSE', 'fMSE', 'PSNR')})
         if self.with_input_row:
             flat.update({f'input/{name}': report['input']['subsets']['All'][name] for name in METRIC_NAMES})
+            # the share of images the model leaves with a larger foreground error than the composite had (the
+            # zoo's "worse than input" count, as a curve over training)
+            compared = [r for r in results if math.isfinite(r['fMSE']) and math.isfinite(r['input_fMSE'])]
+            if compared:
+                flat['worse_than_input/fMSE'] = sum(r['fMSE'] > r['input_fMSE'] for r in compared) / len(compared)
         return flat

@@ -77,5 +77,6 @@ def test_baselines_run_through_the_test_tool(name, samples_root, tmp_path):
     if name == 'copy-paste':
         for key in ('MSE', 'fMSE', 'PSNR', 'SSIM', 'fSSIM'):
             assert metrics[key] == pytest.approx(metrics[f'input/{key}'], abs=1e-9)
+        assert metrics['worse_than_input/fMSE'] == 0.0  # an unchanged composite is never worse than itself
     else:
         assert metrics['MSE'] < metrics['input/MSE']  # both transfers improve these composites

@@ -43,10 +43,14 @@ def test_subset_rows_pooled_all_and_bins(samples, tmp_path):
     assert 'fg5-15%/MSE' not in flat  # empty bin
     # the input row scores the composite itself
     assert flat['input/fMSE'] == pytest.approx(1600.0)
+    assert flat['worse_than_input/fMSE'] == 0.0  # errors of 2, 4 and 10 levels against the composite's 40
     report = json.loads((tmp_path / 'r.json').read_text())
     assert report['profile']['name'] == 'custom' and 'fMSE = sum over foreground' in report['profile']['definition']
     assert report['model']['subsets']['All']['N'] == 3 and len(report['per_image']) == 3
     assert list(report['model']['subsets']) == ['A', 'B', 'All']
+    worse = _sample('B', 50.0, 2, 'B/2', 3)  # 50 levels off where the composite was 40 off
+    metric.process(None, [worse])
+    assert metric.compute_metrics(metric.results)['worse_than_input/fMSE'] == pytest.approx(1 / 4)
 
 
 def test_missing_ground_truth_is_a_clear_error(samples):
