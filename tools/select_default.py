@@ -1,11 +1,13 @@
-"""Name the default model (and the models kept for comparison only) from dev leaderboards.
+"""Name the default model (and the models kept for comparison only) from dev boards.
 
-    python tools/select_default.py DEV_REAL.json [DEV_SYNTHETIC.json ...] [--write]
+    python tools/select_default.py DEV_REAL [DEV_SYNTHETIC ...] [--write]
 
-Each JSON is a `tools/benchmark.py` leaderboard scored on a dev set (the real dev set first:
-`python tools/build_dev_set.py data/real-dev`, then `python tools/benchmark.py MODELS --data-root data/real-dev`).
-Leaderboards of evaluation data (data/samples, ../shared/data/triplets) are refused. The rule is
-toolkit/benchmark/selection.py's; --write puts the result into model-index.yml and the metafiles.
+Each board is scored on a dev set, the real dev set first, and is either a `tools/benchmark.py` leaderboard JSON
+(256², the network's own output: `python tools/benchmark.py MODELS --data-root data/real-dev`) or a folder of
+`tools/full_res_eval.py MODEL --min-side 0 --out FOLDER/MODEL.json` results (each image at its own size through the
+full-resolution path: what `harmony harmonize` gives). Boards of evaluation data (data/samples,
+../shared/data/triplets) are refused. The rule is toolkit/benchmark/selection.py's; --write puts the result into
+model-index.yml and the metafiles.
 """
 import argparse
 import os
@@ -16,21 +18,23 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('leaderboards', nargs='+', help='dev leaderboard JSONs, the real dev set first')
+    parser.add_argument('leaderboards', nargs='+',
+                        help='dev leaderboard JSONs or folders of native results, the real dev set first')
     parser.add_argument('--write', action='store_true', help='update model-index.yml and the metafiles')
     args = parser.parse_args(argv)
 
-    from toolkit.benchmark.selection import apply_selection, read_leaderboard, select_default
+    from toolkit.benchmark.selection import apply_selection, read_board, select_default
     from toolkit.zoo import load_index, model_index_path
     try:
-        boards = [read_leaderboard(path) for path in args.leaderboards]
+        boards = [read_board(path) for path in args.leaderboards]
     except (OSError, ValueError, KeyError) as error:
         sys.exit(f'error: {error}')
     models = load_index()
     candidates = sorted(name for name, model in models.items()
                         if model.learned and model.weights_status in ('bundled', 'cached'))
     selection = select_default(boards, candidates)
-    names = [os.path.basename(os.path.dirname(os.path.abspath(path))) for path in args.leaderboards]
+    names = [os.path.basename(os.path.abspath(path)) if os.path.isdir(path)
+             else os.path.basename(os.path.dirname(os.path.abspath(path))) for path in args.leaderboards]
     print('| model | ' + ' | '.join(f'fMSE {name}' for name in names) + ' | '
           + ' | '.join(f'fSSIM {name}' for name in names) + ' | comparison only |')
     print('|---|' + '---:|' * (2 * len(names)) + '---|')

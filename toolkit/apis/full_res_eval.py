@@ -5,6 +5,7 @@ Images are streamed one at a time and the metrics are accumulated over row bands
 """
 from __future__ import annotations
 
+import os
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -50,4 +51,4 @@ def compare_full_res(harmonizer, data_root: str, subsets: Optional[Sequence[str]
     results = {name: {metric: float(np.nanmean([row[name][metric] for row in per_image])) for metric in METRIC_NAMES}
                for name in OUTPUTS} if per_image else {}
     return dict(images=[f'{row["name"]} ({row["size"]})' for row in per_image], results=results, per_image=per_image,
-                profile=NATIVE_PROFILE)
+                profile=NATIVE_PROFILE, data_root=os.path.abspath(data_root), min_side=min_side)

@@ -21,6 +21,7 @@ Evaluation data (``data/samples``, ``../shared/data/triplets``) is refused as a 
 from __future__ import annotations
 
 import json
+import os
 import os.path as osp
 import re
 from dataclasses import dataclass, field
@@ -41,14 +42,77 @@ class Selection:
     table: list = field(default_factory=list)  # per candidate: name, fMSE/MSE/fSSIM per leaderboard, input's, why
 
 
+def _refuse_evaluation_data(path: str, root: Optional[str]) -> None:
+    if not root:
+        raise ValueError(f'{path}: does not say which data it was scored on; cannot tell a dev set from evaluation '
+                         'data (score it again with the current tools)')
+    if any(marker in str(root).replace('\\', '/') for marker in EVALUATION_DATA_MARKERS):
+        raise ValueError(f'{path}: scored on {root}, which is evaluation data; choose on a dev set only')
+
+
 def read_leaderboard(path: str) -> dict:
-    """A ``tools/benchmark.py`` leaderboard JSON, refused when it was scored on evaluation data."""
+    """A ``tools/benchmark.py`` leaderboard JSON, refused when it was scored on evaluation data (or does not say
+    what it was scored on)."""
     with open(path, encoding='utf-8') as handle:
         board = json.load(handle)
-    root = str((board.get('dataset') or {}).get('root', ''))
-    if any(marker in root.replace('\\', '/') for marker in EVALUATION_DATA_MARKERS):
-        raise ValueError(f'{path}: scored on {root}, which is evaluation data; choose on a dev set only')
+    _refuse_evaluation_data(path, (board.get('dataset') or {}).get('data_root'))
     return board
+
+
+#: the output of ``tools/full_res_eval.py`` that ``harmony harmonize`` gives (its default path)
+HARMONIZE_OUTPUT = 'full-resolution transfer'
+
+
+def _subset_means(per_image: Sequence[dict], output: str) -> dict:
+    """``{subset: {metric: mean}, 'All': …}`` of one output of full_res_eval's per-image rows (subset = the name's
+    first folder)."""
+    groups: dict = {}
+    for row in per_image:
+        groups.setdefault(row['name'].split('/')[0], []).append(row[output])
+    groups['All'] = [row[output] for row in per_image]
+    return {subset: {metric: sum(values[metric] for values in rows) / len(rows)
+                     for metric in ('fMSE', 'MSE', 'fSSIM')} for subset, rows in groups.items()}
+
+
+def read_native_board(folder: str) -> dict:
+    """A folder of ``tools/full_res_eval.py --out`` JSONs (one per model, same dev set, ``--min-side 0``) as a
+    leaderboard of what ``harmony harmonize`` gives: each image at its own size through the full-resolution path.
+
+    Raises:
+        ValueError: no results, evaluation data, files scored on different data or images.
+    """
+    paths = sorted(osp.join(folder, name) for name in os.listdir(folder) if name.endswith('.json'))
+    if not paths:
+        raise ValueError(f'{folder}: no tools/full_res_eval.py results (*.json) in it')
+    models, roots, images = [], set(), None
+    board = None
+    for path in paths:
+        with open(path, encoding='utf-8') as handle:
+            result = json.load(handle)
+        if 'per_image' not in result or 'model' not in result:
+            raise ValueError(f'{path}: not a tools/full_res_eval.py --out result')
+        _refuse_evaluation_data(path, result.get('data_root'))
+        roots.add(result['data_root'])
+        names = [row['name'] for row in result['per_image']]
+        if images is None:
+            images = names
+            board = dict(dataset=dict(data_root=result['data_root'], resolution='native', output=HARMONIZE_OUTPUT,
+                                      num_images=len(names)),
+                         input=dict(subsets=_subset_means(result['per_image'], 'input composite')), models=[])
+        elif names != images:
+            raise ValueError(f'{path}: scored on other images than {paths[0]}; a board compares models on the same '
+                             'images')
+        models.append(dict(name=result['model'], quality=dict(subsets=_subset_means(result['per_image'],
+                                                                                     HARMONIZE_OUTPUT))))
+    if len(roots) > 1:
+        raise ValueError(f'{folder}: results from different datasets: {sorted(roots)}')
+    board['models'] = models
+    return board
+
+
+def read_board(path: str) -> dict:
+    """A leaderboard JSON (:func:`read_leaderboard`) or a folder of native results (:func:`read_native_board`)."""
+    return read_native_board(path) if osp.isdir(path) else read_leaderboard(path)
 
 
 def _score(board: dict, name: Optional[str]) -> Optional[dict]:

@@ -8,7 +8,7 @@ from toolkit.benchmark.selection import apply_selection, read_leaderboard, selec
 
 
 def _board(root, input_fmse, rows):
-    return dict(dataset=dict(root=root), input=dict(subsets=dict(All=dict(fMSE=input_fmse, MSE=input_fmse / 2))),
+    return dict(dataset=dict(data_root=root), input=dict(subsets=dict(All=dict(fMSE=input_fmse, MSE=input_fmse / 2))),
                 models=[dict(name=name, quality=dict(subsets=dict(All=dict(fMSE=fmse, MSE=fmse / 2))))
                         for name, fmse in rows.items()])
 
@@ -29,7 +29,7 @@ def test_each_subset_counts_once():
             subsets = {name: dict(fMSE=value, MSE=value) for name, (value, _) in rows.items()}
             pooled = sum(value * count for value, count in rows.values()) / sum(c for _, c in rows.values())
             return dict(subsets=dict(subsets, All=dict(fMSE=pooled, MSE=pooled)))
-        return dict(dataset=dict(root='dev'), input=quality(dict(big=(100.0, 100), small=(100.0, 5))),
+        return dict(dataset=dict(data_root='dev'), input=quality(dict(big=(100.0, 100), small=(100.0, 5))),
                     models=[dict(name=name, quality=quality(rows)) for name, rows in model_rows.items()])
     # `big` is better on the 100-image subset, `broad` on both; pooled, `big` would win (99.0 vs 99.5)
     selection = select_default([board(dict(big=dict(big=(98.0, 100), small=(120.0, 5)),
@@ -39,7 +39,7 @@ def test_each_subset_counts_once():
 
 def test_texture_damage_makes_a_model_comparison_only_even_when_its_fmse_is_better():
     def board(rows, input_fssim=0.84):
-        return dict(dataset=dict(root='data/bsds500-dev'),
+        return dict(dataset=dict(data_root='data/bsds500-dev'),
                     input=dict(subsets=dict(All=dict(fMSE=1000.0, MSE=100.0, fSSIM=input_fssim))),
                     models=[dict(name=name, quality=dict(subsets=dict(All=dict(fMSE=fmse, MSE=90.0, fSSIM=fssim))))
                             for name, (fmse, fssim) in rows.items()])
@@ -53,12 +53,77 @@ def test_texture_damage_makes_a_model_comparison_only_even_when_its_fmse_is_bett
     assert select_default([legacy], ['blurry', 'sharp']).default == 'blurry'
 
 
-def test_evaluation_data_is_refused(tmp_path):
-    for root in ('/x/main/data/samples', '/x/shared/data/triplets'):
-        path = tmp_path / 'board.json'
-        path.write_text(json.dumps(_board(root, 1.0, {})))
-        with pytest.raises(ValueError, match='evaluation data'):
-            read_leaderboard(str(path))
+def test_leaderboards_of_evaluation_data_are_refused_as_the_benchmark_writes_them(tiny_iharmony, tmp_path):
+    """The refusal reads the root the benchmark records (``dataset.data_root``): a board scored on a copy of the
+    data under ``…/data/samples`` is refused, the same board under a dev path is read."""
+    from toolkit.benchmark.runner import run_benchmark
+    for where, refused in (('main/data/samples', True), ('shared/data/triplets', True), ('main/data/dev', False)):
+        root = tmp_path / where
+        shutil.copytree(tiny_iharmony, root)
+        out = tmp_path / 'boards' / where.replace('/', '-')
+        run_benchmark(['copy-paste'], str(root), str(out), efficiency=False)
+        if refused:
+            with pytest.raises(ValueError, match='evaluation data'):
+                read_leaderboard(str(out / 'leaderboard.json'))
+        else:
+            assert read_leaderboard(str(out / 'leaderboard.json'))['dataset']['data_root'] == str(root)
+    unlabelled = tmp_path / 'unlabelled.json'
+    unlabelled.write_text(json.dumps(_board(None, 1.0, {})))
+    with pytest.raises(ValueError, match='does not say which data'):
+        read_leaderboard(str(unlabelled))
+
+
+def _native_results(root, folder, models=('copy-paste', 'reinhard-lab')):
+    """tools/full_res_eval.py --min-side 0 --out FOLDER/MODEL.json for each model (the first through the tool)."""
+    import os
+    import subprocess
+    import sys
+
+    from toolkit.apis import Harmonizer
+    from toolkit.apis.full_res_eval import compare_full_res
+    folder.mkdir(parents=True, exist_ok=True)
+    tool = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'tools', 'full_res_eval.py')
+    first = subprocess.run([sys.executable, tool, models[0], '--data-root', str(root), '--min-side', '0', '--out',
+                            str(folder / f'{models[0]}.json')], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    for model in models[1:]:
+        result = compare_full_res(Harmonizer.from_pretrained(model), str(root), min_side=0)
+        (folder / f'{model}.json').write_text(json.dumps(dict(result, model=model)))
+    return {model: json.loads((folder / f'{model}.json').read_text()) for model in models}
+
+
+def test_a_folder_of_native_results_is_a_board_of_what_harmonize_gives(tiny_iharmony, tmp_path):
+    from toolkit.benchmark.selection import read_board, read_native_board
+    root = tmp_path / 'data' / 'dev'
+    shutil.copytree(tiny_iharmony, root)
+    results = _native_results(root, tmp_path / 'native')
+    board = read_board(str(tmp_path / 'native'))
+    assert board['dataset']['data_root'] == str(root) and board['dataset']['resolution'] == 'native'
+    rows = results['reinhard-lab']['per_image']
+    subsets = board['models'][[m['name'] for m in board['models']].index('reinhard-lab')]['quality']['subsets']
+    for subset in ('HCOCO', 'Hday2night'):
+        values = [row['full-resolution transfer']['fMSE'] for row in rows if row['name'].startswith(subset + '/')]
+        assert subsets[subset]['fMSE'] == pytest.approx(sum(values) / len(values))
+    inputs = [row['input composite']['fMSE'] for row in rows]
+    assert board['input']['subsets']['All']['fMSE'] == pytest.approx(sum(inputs) / len(inputs))
+    copy = board['models'][[m['name'] for m in board['models']].index('copy-paste')]['quality']['subsets']
+    assert copy['All']['fMSE'] == pytest.approx(board['input']['subsets']['All']['fMSE'])  # copy-paste = input
+    selection = select_default([board], ['copy-paste', 'reinhard-lab'])
+    assert {row['name'] for row in selection.table} == {'copy-paste', 'reinhard-lab'}
+    # another image list in the same folder is refused
+    other = dict(results['copy-paste'], per_image=results['copy-paste']['per_image'][:1], model='short')
+    (tmp_path / 'native' / 'short.json').write_text(json.dumps(other))
+    with pytest.raises(ValueError, match='other images'):
+        read_native_board(str(tmp_path / 'native'))
+
+
+def test_native_results_of_evaluation_data_are_refused(tiny_iharmony, tmp_path):
+    from toolkit.benchmark.selection import read_native_board
+    root = tmp_path / 'main' / 'data' / 'samples'
+    shutil.copytree(tiny_iharmony, root)
+    _native_results(root, tmp_path / 'native', models=('copy-paste',))
+    with pytest.raises(ValueError, match='evaluation data'):
+        read_native_board(str(tmp_path / 'native'))
 
 
 def test_the_index_is_written_from_the_selection(tmp_path):
