@@ -3,7 +3,11 @@ that are only kept for comparison.
 
 The rule (docs/zoo.md, "Selection rules"):
 
-* a leaderboard's score of a model is its fMSE **averaged over the leaderboard's subsets** (each subset counts
+* the boards are what the user gets: ``tools/full_res_eval.py`` results at each image's own size through the
+  full-resolution path (``harmony harmonize``'s default; :func:`read_native_board`), the real dev set first; 256²
+  leaderboards of the network's own output (the field's protocol, :func:`read_leaderboard`) are reported beside
+  them and can be given as boards too;
+* a board's score of a model is its fMSE **averaged over the board's subsets** (each subset counts
   once, whatever its size: the real dev set holds 133 Hday2night composites of 24 scenes beside 11 HAdobe5k and
   20 HFlickr ones, and a pooled mean would let one kind of composite decide); a leaderboard without subsets
   uses its pooled row;
