@@ -7,6 +7,9 @@
 # network are dominated by that reconstruction error. Everything else is the faithful configuration's.
 # Stage 1 of its own chain, from scratch on the matched distribution (configs/_base_/datasets/matched-256.py):
 # 3,000 iterations of batch 8 at 256 px, AdamW 1e-3 with cosine decay, dev fMSE (bsds500-dev) every 500 iterations.
+# Run once and stopped at 1,100 iterations: the contrastive term fell while the foreground error rose (dev fMSE 1907
+# at 500, 2356 at 1,000); the identity probe without L_HCL reaches 2.8 levels (docs/clharmony.md), so the residual
+# deviation continues as Table VI row C (clharmony-s-residual_l1-pixel-stylefusion_adamw-1500i_matched-256.py).
 # Reproduce: python tools/train.py configs/clharmony/clharmony-s-residual_stylefusion-s2am_adamw-3k_matched-256.py
 _base_ = [
     '../_base_/models/clharmony.py',
