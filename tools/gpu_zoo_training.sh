@@ -28,8 +28,8 @@ CHAINS=(
 
 # one-stage runs from scratch (the CL-s residual-output deviation: docs/clharmony.md)
 SINGLES=(
-  configs/clharmony/clharmony-s-residual_stylefusion-s2am_adamw-3k_matched-256.py
-  configs/clharmony/clharmony-s-residual_rain-s2am_adamw-3k_matched-256.py
+  configs/clharmony/clharmony-s-residual_l1-pixel-stylefusion_adamw-1500i_matched-256.py
+  configs/clharmony/clharmony-s-residual_l1-pixel-rain_adamw-1500i_matched-256.py
 )
 
 run() {
