@@ -45,12 +45,14 @@ def main(argv=None):
         first = selection.table[0]
         print(f"| input composite | {cells(first['input_fMSE'], '{:.1f}')} | "
               f"{cells(first['input_fSSIM'], '{:.4f}')} | |")
-    for row in sorted(selection.table, key=lambda row: row['fMSE'][0]):
+    for row in sorted(selection.table, key=lambda row: float('inf') if row['fMSE'][0] is None else row['fMSE'][0]):
         star = ' *' if row['name'] == selection.default else ''
         print(f"| {row['name']}{star} | {cells(row['fMSE'], '{:.1f}')} | {cells(row['fSSIM'], '{:.4f}')} | "
               f"{'; '.join(row['reasons'])} |")
     print(f'\ndefault: {selection.default}')
     print(f'comparison only: {", ".join(selection.comparison_only) or "none"}')
+    if selection.unscored:
+        print(f'on no board (left as the index says): {", ".join(selection.unscored)}')
     if args.write:
         try:
             changed = apply_selection(selection, model_index_path(), candidates,

@@ -44,6 +44,7 @@ class Selection:
     default: Optional[str]
     comparison_only: list = field(default_factory=list)
     table: list = field(default_factory=list)  # per candidate: name, fMSE/MSE/fSSIM per leaderboard, input's, why
+    unscored: list = field(default_factory=list)  # candidates on no board: the selection says nothing about them
 
 
 def _refuse_evaluation_data(path: str, root: Optional[str]) -> None:
@@ -146,11 +147,12 @@ def select_default(boards: Sequence[dict], candidates: Sequence[str]) -> Selecti
     """
     if not boards:
         raise ValueError('give at least one dev leaderboard')
-    table, comparison_only, eligible = [], [], []
+    table, comparison_only, eligible, unscored = [], [], [], []
     for name in candidates:
         rows = [_score(board, name) for board in boards]
-        if rows[0] is None:
-            continue  # not on the real dev leaderboard: cannot be chosen
+        if all(row is None for row in rows):
+            unscored.append(name)  # on no board: neither chosen nor marked
+            continue
         inputs = [_score(board, None) for board in boards]
         pairs = [(row, base) for row, base in zip(rows, inputs) if row is not None]
         reasons = []
@@ -168,11 +170,13 @@ def select_default(boards: Sequence[dict], candidates: Sequence[str]) -> Selecti
                           comparison_only=worse, reasons=reasons))
         if worse:
             comparison_only.append(name)
+        elif rows[0] is None:
+            table[-1]['reasons'] = ['not on the first (real dev) board: cannot be the default']
         else:
             eligible.append((tuple(row['fMSE'] if row else float('inf') for row in rows)
                              + tuple(row['MSE'] if row else float('inf') for row in rows), name))
     default = min(eligible)[1] if eligible else None
-    return Selection(default=default, comparison_only=sorted(comparison_only), table=table)
+    return Selection(default=default, comparison_only=sorted(comparison_only), table=table, unscored=unscored)
 
 
 def write_default(index_path: str, default: str) -> bool:
@@ -252,7 +256,8 @@ def apply_selection(selection: Selection, index_path: str, candidates: Sequence[
     changed = dict(default=write_default(index_path, selection.default), use=[])
     index = yaml.safe_load(open(index_path, encoding='utf-8'))
     root = osp.dirname(osp.abspath(index_path))
-    uses = {name: (COMPARISON_ONLY if name in selection.comparison_only else None) for name in candidates}
+    uses = {name: (COMPARISON_ONLY if name in selection.comparison_only else None) for name in candidates
+            if name not in selection.unscored}  # a model no board scored keeps what the index says
     for item in index.get('Import', []):
         changed['use'] += write_use(osp.join(root, item), uses, reason)
     return changed

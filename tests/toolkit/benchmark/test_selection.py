@@ -22,6 +22,28 @@ def test_rule_picks_the_best_on_the_real_dev_set_among_models_better_than_the_in
     assert [row['name'] for row in selection.table] == ['a', 'b', 'c']  # absent: not on the board
 
 
+def test_a_model_missing_from_a_board_is_judged_on_the_others_and_one_on_no_board_is_left_alone(tmp_path):
+    real = _board('data/real-dev', 1000.0, dict(a=600.0, b=400.0))
+    synthetic = _board('data/bsds500-dev', 500.0, dict(a=200.0, b=450.0, late=900.0, fine=100.0))
+    selection = select_default([real, synthetic], ['a', 'b', 'late', 'fine', 'unscored'])
+    # `late` is worse than the input where it was scored; `fine` is better but cannot be the default unscored on
+    # the real dev set; `unscored` is on no board
+    assert selection.comparison_only == ['late'] and selection.default == 'b'
+    assert selection.unscored == ['unscored']
+    reasons = {row['name']: row['reasons'] for row in selection.table}
+    assert reasons['fine'] == ['not on the first (real dev) board: cannot be the default']
+    index = tmp_path / 'model-index.yml'
+    index.write_text('Default Model: a\nImport:\n  - m.yml\n')
+    (tmp_path / 'm.yml').write_text('Models:\n' + ''.join(
+        f'  - Name: {name}\n    Config: {name}.py\n    Metadata:\n      Use: comparison only  # before\n'
+        for name in ('late', 'fine', 'unscored')))
+    apply_selection(selection, str(index), ['a', 'b', 'late', 'fine', 'unscored'], reason='dev')
+    text = (tmp_path / 'm.yml').read_text()
+    blocks = {block.split('\n')[0]: block for block in text.split('  - Name: ')[1:]}
+    assert 'Use: comparison only' in blocks['late'] and 'Use' not in blocks['fine']
+    assert 'Use: comparison only  # before' in blocks['unscored']  # untouched
+
+
 def test_each_subset_counts_once():
     """A large subset does not outvote the others: the score is the mean over subsets."""
     def board(model_rows):
