@@ -6,7 +6,8 @@
 # width it pulls the foreground's patches towards the background's and apart from each other, against fidelity.
 # Stage 1 of its own chain, from scratch on the matched distribution: 1,500 iterations of batch 8 at 256 px, AdamW
 # 1e-3 with cosine decay, dev fMSE (bsds500-dev) every 500 iterations.
-# Reproduce: python tools/train.py configs/clharmony/clharmony-s-residual_l1-pixel-stylefusion_adamw-1500i_matched-256.py
+# Reproduce:
+#   python tools/train.py configs/clharmony/clharmony-s-residual_l1-pixel-stylefusion_adamw-1500i_matched-256.py
 _base_ = ['./clharmony-s-residual_stylefusion-s2am_adamw-3k_matched-256.py']
 model = dict(losses=dict(hcl=None))  # Table VI row C: no L_HCL
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=1500, eta_min=1e-5, by_epoch=False, begin=0, end=1500)]
