@@ -81,10 +81,8 @@ def list_command(pattern, names_only, wide):
     rows = []
     for name in names:
         model = models[name]
-        weights = model.weights_status
-        successor = superseded_by(name) if weights == 'not released' else None
-        if successor:  # a stage-1 model whose weights gave way to its continued stage
-            weights = f'superseded by {successor}'
+        successor = superseded_by(name, models)  # a stage-1 model whose weights gave way to its continued stage
+        weights = f'superseded by {successor}' if successor else model.weights_status
         weights += f' ({model.use})' if model.use else ''
         rows.append(('*' if name == default else '', name, model.collection or '', weights,
                      osp.relpath(model.config, REPO_ROOT)))
@@ -139,7 +137,7 @@ def info(name):
         console.print(f'weights: {weights.uri}  [{model.weights_status}]\n         sha256 {weights.sha256}  '
                       f'size {weights.size} bytes')
     else:
-        successor = superseded_by(name) if model.weights_status == 'not released' else None
+        successor = superseded_by(name)
         console.print(f'weights: {model.weights_status}' + (f' (superseded by {successor})' if successor else ''))
     for key, value in model.metadata.items():
         if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):

@@ -238,19 +238,21 @@ def find_weights(repo_id: str, revision: str, filename: str) -> Optional[HubWeig
     return None
 
 
-def superseded_by(name: str, path: Optional[str] = None) -> Optional[str]:
+def superseded_by(name: str, models: Optional[dict[str, ZooModel]] = None) -> Optional[str]:
     """The model whose weights replaced this one's: a later stage of a training chain that lists this model's config
-    as an earlier stage (``Metadata: Training Chain``) and has weights of its own; ``None`` otherwise.
+    as an earlier stage (``Metadata: Training Chain``) and has weights of its own; ``None`` otherwise (and for any
+    model that has weights or needs none).
 
     A stage-1 model whose weights left the bundle for its continued stage is not "unreleased": its weights gave way.
+    ``models`` is an already loaded index (:func:`load_index`), for callers that ask about many models.
 
     Example:
         >>> superseded_by('rainnet-s_l1-100_adam-12k_lalonde-efros-256')
         'rainnet-s_l1-100_adam-12k-warm-24k_matched-256'
     """
-    models = load_index(path)
+    models = load_index() if models is None else models
     model = models[name]
-    if model.weights is not None:
+    if model.weights is not None or not model.learned:
         return None
     config = osp.normpath(osp.relpath(model.config, REPO_ROOT))
     for other in models.values():

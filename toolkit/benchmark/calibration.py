@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 
 from toolkit.metrics import get_profile
+from toolkit.metrics.harmonization_metric import prepare_for_profile
 
 #: shrink factors reported by default
 DEFAULT_SHRINK = (1.0, 0.8, 0.6, 0.4)
@@ -108,13 +109,11 @@ def summarize_calibration(rows: Sequence[dict], edges: Optional[Sequence[float]]
     """Per bin of ``input_fMSE`` (the leaderboard's bins): N, mean input fMSE, mean change, median step, mean
     fMSE and worse-than-input count; over all images: Spearman's ρ between change and input fMSE, and per shrink
     factor the mean fMSE and the worse count."""
-    from .runner import INPUT_ERROR_EDGES, input_error_label
-    edges = INPUT_ERROR_EDGES if edges is None else edges
+    from .runner import INPUT_ERROR_EDGES, group_by_input_error
     rows = [row for row in rows if math.isfinite(row['input_fMSE'])]
-    bounds = [0.0, *edges, math.inf]
     bins = {}
-    for low, high in zip(bounds, bounds[1:]):
-        members = [row for row in rows if low <= row['input_fMSE'] < high]
+    groups = group_by_input_error(rows, lambda row: row['input_fMSE'], INPUT_ERROR_EDGES if edges is None else edges)
+    for label, members in groups.items():
         entry = dict(N=len(members))
         if members:
             entry.update(input_fMSE=sum(r['input_fMSE'] for r in members) / len(members),
@@ -122,7 +121,7 @@ def summarize_calibration(rows: Sequence[dict], edges: Optional[Sequence[float]]
                          median_step=_median([r['step'] for r in members]),
                          fMSE=sum(r['fMSE'] for r in members) / len(members),
                          worse=sum(1 for r in members if r['fMSE'] > r['input_fMSE']))
-        bins[input_error_label(low, high)] = entry
+        bins[label] = entry
     factors = sorted({g for row in rows for g in row['shrunk_fMSE']}, reverse=True)
     shrink = {g: dict(fMSE=sum(r['shrunk_fMSE'][g] for r in rows) / len(rows) if rows else float('nan'),
                       worse=sum(1 for r in rows if r['shrunk_fMSE'][g] > r['input_fMSE'])) for g in factors}
@@ -152,15 +151,14 @@ def calibrate(model_name: str, data_root: str, resolution: int = 256, subsets: O
     with torch.no_grad():
         for batch in loader:
             samples = model(**model.data_preprocessor(batch), mode='predict')
-            def stack(key, samples=samples):
-                return torch.stack([getattr(sample, key).to('cpu', torch.float64) for sample in samples])
-            output = stack('pred_img').clamp(0.0, 255.0)
-            if profile.quantize:  # as the leaderboard scores it, so that g = 1 reproduces its fMSE
-                output = output.round()
-            weights = stack('soft_mask')
-            if profile.mask_threshold is not None:  # the profile's foreground: the soft mask binarised
-                weights = (weights > profile.mask_threshold).to(weights.dtype)
-            rows = image_calibration(stack('composite_img'), output, stack('gt_img'), weights, shrink)
+            # the images as the leaderboard scores them (clipped, quantized, the mask binarised: the profile's
+            # prepare_for_profile), so that g = 1 reproduces its fMSE
+            scored = [prepare_for_profile(sample.pred_img.cpu(), sample.gt_img.cpu(), sample.soft_mask.cpu(), profile)
+                      for sample in samples]
+            composites = [prepare_for_profile(sample.composite_img.cpu(), sample.gt_img.cpu(), sample.soft_mask.cpu(),
+                                              profile)[0] for sample in samples]
+            output, real, weights = (torch.stack(parts) for parts in zip(*scored))
+            rows = image_calibration(torch.stack(composites), output, real, weights, shrink)
             per_image += [dict(name=s.name, subset=s.subset, **row) for s, row in zip(samples, rows)]
     return dict(model=spec.name, data_root=data_root, resolution=resolution, per_image=per_image,
                 summary=summarize_calibration(per_image))

@@ -7,7 +7,7 @@ import math
 import os
 import os.path as osp
 import subprocess
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import mmengine
 import torch
@@ -216,6 +216,14 @@ def input_error_label(low: float, high: float) -> str:
     return f'{low:g}-{high:g}' if math.isfinite(high) else f'{low:g}+'
 
 
+def group_by_input_error(items: Sequence, input_fmse: Callable, edges: Sequence[float] = INPUT_ERROR_EDGES) -> dict:
+    """``{label: [items whose input fMSE is in [low, high)]}`` for the bins ``0, *edges, ∞``, in bin order (empty
+    bins included); ``input_fmse(item)`` reads an item's input fMSE."""
+    bounds = [0.0, *edges, math.inf]
+    return {input_error_label(low, high): [item for item in items if low <= input_fmse(item) < high]
+            for low, high in zip(bounds, bounds[1:])}
+
+
 def by_input_error(records: Sequence[dict], input_records: Sequence[dict],
                    edges: Sequence[float] = INPUT_ERROR_EDGES) -> dict:
     """A model's fMSE grouped by how far off the untouched composite was (its own fMSE).
@@ -229,15 +237,13 @@ def by_input_error(records: Sequence[dict], input_records: Sequence[dict],
     before = {record['name']: record['fMSE'] for record in input_records}
     pairs = [(before[record['name']], record['fMSE']) for record in records
              if record['name'] in before and math.isfinite(before[record['name']]) and math.isfinite(record['fMSE'])]
-    bounds = [0.0, *edges, math.inf]
     bins = {}
-    for low, high in zip(bounds, bounds[1:]):
-        members = [(composite, after) for composite, after in pairs if low <= composite < high]
+    for label, members in group_by_input_error(pairs, lambda pair: pair[0], edges).items():
         row = dict(N=len(members))
         if members:
             row.update(input_fMSE=sum(c for c, _ in members) / len(members),
                        fMSE=sum(a for _, a in members) / len(members), worse=sum(1 for c, a in members if a > c))
-        bins[input_error_label(low, high)] = row
+        bins[label] = row
     return bins
 
 

@@ -69,14 +69,10 @@ HARMONIZE_OUTPUT = 'full-resolution transfer'
 
 
 def _subset_means(per_image: Sequence[dict], output: str) -> dict:
-    """``{subset: {metric: mean}, 'All': …}`` of one output of full_res_eval's per-image rows (subset = the name's
-    first folder)."""
-    groups: dict = {}
-    for row in per_image:
-        groups.setdefault(row['name'].split('/')[0], []).append(row[output])
-    groups['All'] = [row[output] for row in per_image]
-    return {subset: {metric: sum(values[metric] for values in rows) / len(rows)
-                     for metric in ('fMSE', 'MSE', 'fSSIM')} for subset, rows in groups.items()}
+    """The per-subset and ``All`` rows (:func:`~toolkit.metrics.summarize`, as every leaderboard's) of one output of
+    full_res_eval's per-image rows; the subset is the name's first folder."""
+    from toolkit.metrics import summarize
+    return summarize([dict(row[output], subset=row['name'].split('/')[0]) for row in per_image])['subsets']
 
 
 def read_native_board(folder: str) -> dict:
