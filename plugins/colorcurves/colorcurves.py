@@ -34,6 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
+from mmengine.logging import print_log
 from torch import Tensor, nn
 
 from toolkit.models.base_harmonizer import BaseHarmonizer
@@ -182,6 +183,48 @@ def color_statistics(images: Tensor, mask: Tensor, bins: int = 16, size: int = 6
     return torch.cat(features, 1)
 
 
+def boundary_bands(mask: Tensor, width: int) -> tuple[Tensor, Tensor]:
+    """The soft bands either side of the mask's edge: ``(inner, outer)``, each ``(B, 1, H, W)`` in [0, 1].
+
+    ``inner = mask − erode(mask)`` and ``outer = dilate(mask) − mask`` with a ``(2·width + 1)²`` square
+    (grey-level morphology: max pooling). The image border is not an edge: a foreground touching it has
+    no band there.
+
+    Example:
+        >>> mask = torch.zeros(1, 1, 8, 8); mask[..., 2:6, 2:6] = 1
+        >>> inner, outer = boundary_bands(mask, width=1)
+        >>> int(inner.sum()), int(outer.sum())  # 16 − 2² and 6² − 16
+        (12, 20)
+    """
+    if mask.ndim != 4 or mask.shape[1] != 1:
+        raise ValueError(f'mask must be (B, 1, H, W); got {tuple(mask.shape)}')
+    if width < 1:
+        raise ValueError(f'width must be at least 1; got {width}')
+    kernel = 2 * width + 1
+    dilated = F.max_pool2d(mask, kernel, stride=1, padding=width)
+    # max pooling pads with −inf, so outside the image counts as neither foreground nor background
+    eroded = 1 - F.max_pool2d(1 - mask, kernel, stride=1, padding=width)
+    return (mask - eroded).clamp_min(0), (dilated - mask).clamp_min(0)
+
+
+def boundary_statistics(images: Tensor, mask: Tensor, width: int = 2, bins: int = 16, size: int = 64) -> Tensor:
+    """Colour statistics of the bands either side of the mask's edge: ``(B, 2·3·(2 + bins))``.
+
+    Why: whole-region statistics cannot tell a foreground that fits its scene from one pasted with another
+    colour cast (a red object on a green lawn is either); at the edge the two regions meet, and a pasted
+    object's cast shows as a jump that a fitting one does not have. Per RGB channel, mean, standard deviation
+    and soft histogram of the inner band, then of the outer band (:func:`boundary_bands`, ``width`` pixels of the
+    ``size``² area-downsampled copy that :func:`color_statistics` uses).
+    """
+    small = F.adaptive_avg_pool2d(images, size) if images.shape[-1] > size or images.shape[-2] > size else images
+    small_mask = F.adaptive_avg_pool2d(mask, small.shape[-2:])
+    features = []
+    for weights in boundary_bands(small_mask, width):
+        mean, std = _masked_moments(small, weights)
+        features += [mean, std, masked_soft_histogram(small, weights, bins).flatten(1)]
+    return torch.cat(features, 1)
+
+
 class _MaskedPooling(nn.Module):
     """Foreground and background averages of a feature map: ``(B, C, h, w)`` → ``(B, 2C)``."""
 
@@ -204,6 +247,10 @@ class ColorCurveHarmonizer(BaseHarmonizer):
         segments: curve segments ``K``.
         histogram_bins: bins of the colour histograms fed to the MLP.
         pool_levels: how many of the deepest CNN levels are mask-pooled into the MLP input.
+        boundary_width: when > 0, the MLP also reads :func:`boundary_statistics` (bands of this many pixels of
+            the 64² statistics grid either side of the mask's edge); 0 = whole-region statistics only. Weights
+            trained without them load into a model with them (warm start): the new inputs start with zero
+            weight, so the loaded model computes exactly what it did.
 
     Shapes:
         ``composite (B, 3, H, W)`` normalised, ``mask (B, 1, H, W)`` → ``(B, 3, H, W)`` normalised. Any
@@ -218,12 +265,16 @@ class ColorCurveHarmonizer(BaseHarmonizer):
     """
 
     def __init__(self, channels: Sequence[int] = (16, 32, 64, 96, 128), hidden: int = 256, segments: int = 16,
-                 histogram_bins: int = 16, pool_levels: int = 2, norm_cfg: Optional[dict] = dict(type='BN'),  # noqa: B006  (MMCV layer config: None means none; never mutated)
+                 histogram_bins: int = 16, pool_levels: int = 2, boundary_width: int = 0,
+                 norm_cfg: Optional[dict] = dict(type='BN'),  # noqa: B006  (MMCV layer config: None means none; never mutated)
                  **kwargs):
         super().__init__(**kwargs)
         if not 1 <= pool_levels <= len(channels):
             raise ValueError(f'pool_levels must be in 1..{len(channels)}; got {pool_levels}')
+        if boundary_width < 0:
+            raise ValueError(f'boundary_width must be ≥ 0 (0 = no boundary-band inputs); got {boundary_width}')
         self.segments, self.histogram_bins, self.pool_levels = segments, histogram_bins, pool_levels
+        self.boundary_width = boundary_width
         widths = [4, *channels]
         self.encoder = nn.ModuleList(
             ConvModule(widths[i], widths[i + 1], 3, stride=2, padding=1, norm_cfg=norm_cfg, act_cfg=dict(type='ReLU'))
@@ -231,11 +282,27 @@ class ColorCurveHarmonizer(BaseHarmonizer):
         self.pool = _MaskedPooling()
         statistics = 2 * 3 * (2 + histogram_bins) + 2
         pooled = 2 * sum(channels[-pool_levels:])
-        self.head = nn.Sequential(nn.Linear(pooled + statistics, hidden), nn.ReLU(inplace=True),
+        self._inputs_without_bands = pooled + statistics
+        band_inputs = 2 * 3 * (2 + histogram_bins) if boundary_width else 0
+        self.head = nn.Sequential(nn.Linear(pooled + statistics + band_inputs, hidden), nn.ReLU(inplace=True),
                                   nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
                                   nn.Linear(hidden, 12 + 3 * (segments + 1)))
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
+        self.register_load_state_dict_pre_hook(self._widen_for_boundary_inputs)
+
+    def _widen_for_boundary_inputs(self, module, state_dict, prefix, *args) -> None:
+        """Warm start from weights trained without boundary-band inputs: give the new inputs zero weight."""
+        key = prefix + 'head.0.weight'
+        weight = state_dict.get(key)
+        expected = self.head[0].weight
+        if (weight is None or not self.boundary_width or weight.ndim != 2 or weight.shape[0] != expected.shape[0]
+                or weight.shape[1] != self._inputs_without_bands or expected.shape[1] == weight.shape[1]):
+            return
+        extra = weight.new_zeros(weight.shape[0], expected.shape[1] - weight.shape[1])
+        state_dict[key] = torch.cat([weight, extra], 1)
+        print_log(f'{key}: weights without boundary-band inputs; the {extra.shape[1]} new inputs start at zero '
+                  'weight (the loaded model is unchanged)', logger='current')
 
     # -- parameters ---------------------------------------------------------------------------------
     def _to_unit(self, images: Tensor) -> Tensor:
@@ -249,8 +316,10 @@ class ColorCurveHarmonizer(BaseHarmonizer):
             x = layer(x)
             features.append(x)
         pooled = [self.pool(feature, mask) for feature in features[-self.pool_levels:]]
-        statistics = color_statistics(unit, mask, self.histogram_bins)
-        raw = self.head(torch.cat([*pooled, statistics], 1))
+        inputs = [*pooled, color_statistics(unit, mask, self.histogram_bins)]
+        if self.boundary_width:
+            inputs.append(boundary_statistics(unit, mask, self.boundary_width, self.histogram_bins))
+        raw = self.head(torch.cat(inputs, 1))
         batch = raw.shape[0]
         matrix = torch.eye(3, dtype=raw.dtype, device=raw.device) + raw[:, :9].view(batch, 3, 3)
         offset = raw[:, 9:12]

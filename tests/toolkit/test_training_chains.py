@@ -41,7 +41,7 @@ def test_harmony_info_prints_one_line_per_stage():
     assert len(lines) == len(CHAINED[name].metadata['Training Chain'])
 
 
-def test_the_gpu_script_runs_every_chain_stage_1_then_stage_2_from_it():
+def test_the_gpu_script_runs_every_chain_stage_after_stage_from_the_previous_one():
     import re
     import subprocess
     printed = subprocess.run(['bash', os.path.join(REPO, 'tools', 'gpu_zoo_training.sh'), '--dry-run'],
@@ -51,16 +51,18 @@ def test_the_gpu_script_runs_every_chain_stage_1_then_stage_2_from_it():
     stage2 = [index for index, line in enumerate(commands) if 'load_from=' in line]
     assert commands and stage2 and all('--amp' in line for line in commands)
     for index in stage2:
-        # a stage 2 follows its stage 1 and warm-starts from this run's stage-1 checkpoint (on the CPU: the weights)
-        stage1_name = os.path.splitext(os.path.basename(configs[index - 1]))[0]
-        assert index - 1 not in stage2
-        assert read_config(os.path.join(REPO, configs[index])).load_from == f'weights/{stage1_name}.safetensors'
-        assert f'load_from=work_dirs/gpu/{stage1_name}/' in commands[index]
+        # a later stage follows the stage it warm-starts from (on the CPU: that stage's bundled weights) and starts
+        # from this run's checkpoint of it: stage 1's last, a warm-start stage's best on the dev split
+        previous_name = os.path.splitext(os.path.basename(configs[index - 1]))[0]
+        assert read_config(os.path.join(REPO, configs[index])).load_from == f'weights/{previous_name}.safetensors'
+        kept = 'best_fMSE_iter_N.pth' if index - 1 in stage2 else 'iter_N.pth'
+        assert f'load_from=work_dirs/gpu/{previous_name}/{kept}' in commands[index]
+    assert any(index - 1 in stage2 for index in stage2), 'the colour-curve chain has a third stage'
     for index, config in enumerate(configs):
         if index not in stage2:  # stage 1 of a chain, or a one-stage run: from scratch
             assert read_config(os.path.join(REPO, config)).get('load_from') is None, config
     residual = [config for config in configs if 'residual' in config]
-    assert len(residual) == 2 and all(index not in stage2 for index, c in enumerate(configs) if c in residual)
+    assert len(residual) == 3 and all(index not in stage2 for index, c in enumerate(configs) if c in residual)
 
 
 def test_the_default_s_config_trains_as_written():
