@@ -57,6 +57,10 @@ def main(argv=None):
     for factor, row in summary['shrink'].items():
         shrink.add_row(f'{factor:g}', f'{row["fMSE"]:.1f}', f'{row["worse"]} of {summary["N"]}')
     console.print(shrink)
+    chroma = summary['chroma_shift']
+    console.print(f'foreground chroma against the real object\'s (CIELAB; negative = greyer): composite '
+                  f'{chroma["input"]["mean"]:+.1f} ({chroma["input"]["greyer_by_5"]} of {summary["N"]} greyer by > 5), '
+                  f'output {chroma["output"]["mean"]:+.1f} ({chroma["output"]["greyer_by_5"]} greyer by > 5)')
     if args.out:
         if os.path.abspath(args.out) == os.path.abspath(args.data_root):
             sys.exit('error: --out would overwrite the data root')

@@ -9,7 +9,10 @@ composite, ``y`` the model's output, ``r`` the real image, on 0–255; ``d = y �
 * ``step = Σw·d·e / Σw·d²``: the least-squares multiple of the model's own change (1 = it moved as far as it
   should along its direction, < 1 too far, > 1 not far enough, < 0 the wrong way);
 * ``shrunk fMSE(g) = input_fMSE − 2g·Σw·d·e/n + g²·change``: the error of ``c + g·d``, exact, for the shrink
-  factors asked for — what scaling the change down would do, without running anything again.
+  factors asked for — what scaling the change down would do, without running anything again;
+* ``chroma_shift = C̄(y) − C̄(r)`` and ``input_chroma_shift = C̄(c) − C̄(r)``, with ``C̄`` the foreground's mean CIELAB
+  chroma ``√(a² + b²)`` (weights ``w``): negative when the object is greyer than the real one — the pull of
+  saturated objects towards a grey background that the pictures show.
 
 Example:
     >>> import torch
@@ -32,6 +35,8 @@ from toolkit.metrics.harmonization_metric import prepare_for_profile
 
 #: shrink factors reported by default
 DEFAULT_SHRINK = (1.0, 0.8, 0.6, 0.4)
+#: a foreground counts as "greyer than the real object" when its mean chroma is this many CIELAB units below
+GREYER_BY = 5.0
 
 
 def image_calibration(composite: Tensor, output: Tensor, real: Tensor, weights: Tensor,
@@ -50,6 +55,9 @@ def image_calibration(composite: Tensor, output: Tensor, real: Tensor, weights: 
     if weights.shape != (composite.shape[0], 1, *composite.shape[2:]):
         raise ValueError(f'weights must be (B, 1, H, W); got {tuple(weights.shape)}')
     composite, output, real, weights = (t.to(torch.float64) for t in (composite, output, real, weights))
+    area = weights.flatten(1).sum(1)
+    mean_chroma = {key: (weights * foreground_chroma(image)).flatten(1).sum(1) / area.clamp_min(1e-12)
+                   for key, image in (('composite', composite), ('output', output), ('real', real))}
     change, needed = output - composite, real - composite
     count = 3.0 * weights.flatten(1).sum(1)
     moved = (weights * change * change).flatten(1).sum(1)
@@ -60,14 +68,31 @@ def image_calibration(composite: Tensor, output: Tensor, real: Tensor, weights: 
         n = float(count[index])
         if n <= 0:
             nan = float('nan')
-            rows.append(dict(input_fMSE=nan, fMSE=nan, change=nan, step=nan, shrunk_fMSE={g: nan for g in shrink}))
+            rows.append(dict(input_fMSE=nan, fMSE=nan, change=nan, step=nan, shrunk_fMSE={g: nan for g in shrink},
+                             chroma_shift=nan, input_chroma_shift=nan))
             continue
         input_fmse, change_size, inner = float(off[index]) / n, float(moved[index]) / n, float(along[index]) / n
         shrunk = {float(g): max(input_fmse - 2.0 * g * inner + g * g * change_size, 0.0) for g in shrink}
         rows.append(dict(input_fMSE=input_fmse, fMSE=shrunk.get(1.0, max(input_fmse - 2 * inner + change_size, 0.0)),
                          change=change_size, step=inner / change_size if change_size > 0 else float('nan'),
-                         shrunk_fMSE=shrunk))
+                         shrunk_fMSE=shrunk,
+                         chroma_shift=float(mean_chroma['output'][index] - mean_chroma['real'][index]),
+                         input_chroma_shift=float(mean_chroma['composite'][index] - mean_chroma['real'][index])))
     return rows
+
+
+def foreground_chroma(images: Tensor) -> Tensor:
+    """CIELAB chroma ``√(a² + b²)`` of ``(B, 3, H, W)`` images on 0–255: ``(B, 1, H, W)``.
+
+    Example:
+        >>> red = torch.tensor([255.0, 0.0, 0.0]).view(1, 3, 1, 1)
+        >>> grey = torch.full((1, 3, 1, 1), 128.0)  # a = b = 0 up to the rounding of the white point
+        >>> round(float(foreground_chroma(red)), 1), round(float(foreground_chroma(grey)), 1)
+        (104.6, 0.0)
+    """
+    from toolkit.ops.color import rgb_to_lab
+    lab = rgb_to_lab((images / 255.0).clamp(0, 1))
+    return lab[:, 1:3].pow(2).sum(1, keepdim=True).sqrt()
 
 
 def _median(values: Sequence[float]) -> float:
@@ -125,9 +150,14 @@ def summarize_calibration(rows: Sequence[dict], edges: Optional[Sequence[float]]
     factors = sorted({g for row in rows for g in row['shrunk_fMSE']}, reverse=True)
     shrink = {g: dict(fMSE=sum(r['shrunk_fMSE'][g] for r in rows) / len(rows) if rows else float('nan'),
                       worse=sum(1 for r in rows if r['shrunk_fMSE'][g] > r['input_fMSE'])) for g in factors}
+    chroma = {}
+    for key, label in (('input_chroma_shift', 'input'), ('chroma_shift', 'output')):
+        values = [r[key] for r in rows if math.isfinite(r.get(key, float('nan')))]
+        chroma[label] = dict(mean=sum(values) / len(values) if values else float('nan'),
+                             greyer_by_5=sum(1 for v in values if v < -GREYER_BY))
     return dict(N=len(rows), spearman_change_vs_input=spearman([r['change'] for r in rows],
                                                                [r['input_fMSE'] for r in rows]),
-                bins=bins, shrink=shrink)
+                bins=bins, shrink=shrink, chroma_shift=chroma)
 
 
 def calibrate(model_name: str, data_root: str, resolution: int = 256, subsets: Optional[Sequence[str]] = None,

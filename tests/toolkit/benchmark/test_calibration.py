@@ -106,3 +106,40 @@ def test_the_tool_prints_the_bins_and_says_bad_input_in_one_line(tiny_iharmony, 
                              capture_output=True, text=True)
     assert missing.returncode != 0 and 'Traceback' not in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1 and 'nowhere' in missing.stderr
+
+
+def test_chroma_shift_is_the_foreground_chroma_difference_in_skimage_lab():
+    """A saturated real object, its composite half-greyed and the model's output fully greyed: each shift is the
+    foreground's mean CIELAB chroma minus the real one's (scikit-image's rgb2lab as the reference); background
+    pixels do not count, and the summary counts the images greyer than the real object by more than 5."""
+    from skimage.color import rgb2lab
+
+    from toolkit.benchmark.calibration import GREYER_BY
+    generator = np.random.default_rng(3)
+    real = generator.integers(0, 256, (2, 6, 8, 3)).astype(np.float64)
+    real[:, 2:5, 2:6] = [200.0, 60.0, 40.0]  # a red object
+    grey = real.mean(-1, keepdims=True).repeat(3, -1)
+    composite, output = 0.5 * real + 0.5 * grey, grey.copy()
+    output[1] = real[1]  # the second image: the model restores the real colours exactly
+    weights = np.zeros((2, 6, 8))
+    weights[:, 2:5, 2:6] = 1.0
+
+    def chroma(images):
+        lab = rgb2lab(images / 255.0)
+        return np.hypot(lab[..., 1], lab[..., 2])
+
+    def mean_fg(values):
+        return (values * weights).sum((1, 2)) / weights.sum((1, 2))
+
+    def tensor(images):
+        return torch.from_numpy(images).permute(0, 3, 1, 2)
+
+    rows = image_calibration(tensor(composite), tensor(output), tensor(real), torch.from_numpy(weights)[:, None])
+    expected_output = mean_fg(chroma(output)) - mean_fg(chroma(real))
+    expected_input = mean_fg(chroma(composite)) - mean_fg(chroma(real))
+    np.testing.assert_allclose([row['chroma_shift'] for row in rows], expected_output, atol=1e-3)
+    np.testing.assert_allclose([row['input_chroma_shift'] for row in rows], expected_input, atol=1e-3)
+    assert expected_output[0] < -GREYER_BY and abs(expected_output[1]) < 1e-3
+    summary = summarize_calibration(rows)['chroma_shift']
+    assert summary['output']['greyer_by_5'] == 1 and summary['input']['greyer_by_5'] == 2
+    assert summary['output']['mean'] == pytest.approx(expected_output.mean(), abs=1e-3)
