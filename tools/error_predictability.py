@@ -17,6 +17,15 @@ import sys
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
 
+def _correlation(predict, features, errors) -> float:
+    """Spearman's ρ between predicted and true errors; composites without a foreground have no error to predict."""
+    import torch
+
+    from toolkit.benchmark.predictability import spearman
+    known = torch.isfinite(errors)
+    return spearman(predict(features[known]).tolist(), errors[known].tolist())
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--train', nargs='+', required=True, help='iHarmony4-layout roots (their train split)')
@@ -31,7 +40,7 @@ def main(argv=None):
     import torch
 
     from plugins.colorcurves.colorcurves import boundary_statistics, color_statistics
-    from toolkit.benchmark.predictability import composite_errors_and_features, fit_error_regressor, spearman
+    from toolkit.benchmark.predictability import composite_errors_and_features, fit_error_regressor
     from toolkit.benchmark.selection import EVALUATION_DATA_MARKERS
     from toolkit.datasets.io import HarmonizationDataError
     for root in args.train + args.dev:
@@ -63,9 +72,9 @@ def main(argv=None):
     print('Spearman between predicted and true input fMSE\n' + header)
     for name, columns in sets.items():
         predict = fit_error_regressor(train_features[:, columns], train_errors, steps=args.steps)
-        row = {'in-sample': spearman(predict(train_features[:, columns]).tolist(), train_errors.tolist())}
+        row = {'in-sample': _correlation(predict, train_features[:, columns], train_errors)}
         for root, (dev_features, dev_errors, _) in dev.items():
-            row[root] = spearman(predict(dev_features[:, columns]).tolist(), dev_errors.tolist())
+            row[root] = _correlation(predict, dev_features[:, columns], dev_errors)
         results['correlations'][name] = row
         print(f'{name:<26}{row["in-sample"]:>10.3f}' + ''.join(f'{row[root]:>16.3f}' for root in args.dev))
     if args.out:

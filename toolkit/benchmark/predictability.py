@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-import cv2
-import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -40,16 +38,14 @@ def composite_errors_and_features(data_root: str, split: str, features: FeatureF
     error, soft for the features); input fMSE is the foreground MSE of composite vs real on 0–255 over the three
     channels (the leaderboard's fMSE of the input, before quantization). ``every`` keeps every n-th composite.
     """
-    from toolkit.datasets import IHarmony4Dataset, read_image, read_mask
+    from toolkit.datasets import IHarmony4Dataset
+    from toolkit.datasets.change_stats import read_resized_triplet
     dataset = IHarmony4Dataset(data_root, split=split)
     indices = list(range(0, len(dataset), every))[:max_images]
-    size = (resolution, resolution)
     rows, errors, names = [], [], []
     for index in indices:
         info = dataset.get_data_info(index)
-        composite, real = (cv2.resize(read_image(info[key]), size, interpolation=cv2.INTER_AREA).astype(np.float64)
-                           for key in ('composite_path', 'gt_path'))
-        mask = cv2.resize(read_mask(info['mask_path']), size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        composite, real, mask = read_resized_triplet(info, resolution)
         foreground = (mask > 0.5)[..., None]
         count = 3 * foreground.sum()
         errors.append(float(((composite - real) ** 2 * foreground).sum() / count) if count else float('nan'))

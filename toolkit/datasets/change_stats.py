@@ -13,13 +13,25 @@ import cv2
 import numpy as np
 
 from .iharmony4 import IHarmony4Dataset
-from .io import read_image
+from .io import read_image, read_mask
 
 #: MSE of iHarmony4's test composites against their real images at 256×256 (DoveNet, CVPR 2020, Table 1)
 IHARMONY4_COMPOSITE_MSE = {'HAdobe5k': 345.54, 'HFlickr': 264.35, 'HCOCO': 69.37, 'Hday2night': 109.65,
                            'All': 172.47}
 #: histogram bin edges of the change (MSE on 0–255)
 CHANGE_BINS = (0.0, 1e-9, 25.0, 100.0, 400.0, 1600.0, float('inf'))
+
+
+def read_resized_triplet(info: dict, resolution: int, with_mask: bool = True) -> tuple:
+    """A dataset entry's composite and real image (``(resolution, resolution, 3)`` float64 on 0–255) and, with
+    ``with_mask``, its soft mask (``(resolution, resolution)`` float32 in [0, 1]), all area-resampled as the field's
+    256² tables are."""
+    size = (resolution, resolution)
+    composite, real = (cv2.resize(read_image(info[key]), size, interpolation=cv2.INTER_AREA).astype(np.float64)
+                       for key in ('composite_path', 'gt_path'))
+    if not with_mask:
+        return composite, real
+    return composite, real, cv2.resize(read_mask(info['mask_path']), size, interpolation=cv2.INTER_AREA)
 
 
 def composite_changes(root: str, split: str = 'test', resolution: int = 256,
@@ -29,11 +41,8 @@ def composite_changes(root: str, split: str = 'test', resolution: int = 256,
     changes: dict[str, list[float]] = {}
     for index in range(len(dataset) if max_images is None else min(max_images, len(dataset))):
         info = dataset.get_data_info(index)
-        size = (resolution, resolution)
-        composite = cv2.resize(read_image(info['composite_path']), size, interpolation=cv2.INTER_AREA)
-        real = cv2.resize(read_image(info['gt_path']), size, interpolation=cv2.INTER_AREA)
-        error = float(np.mean((composite.astype(np.float64) - real.astype(np.float64)) ** 2))
-        changes.setdefault(info['subset'], []).append(error)
+        composite, real = read_resized_triplet(info, resolution, with_mask=False)
+        changes.setdefault(info['subset'], []).append(float(np.mean((composite - real) ** 2)))
     return changes
 
 
