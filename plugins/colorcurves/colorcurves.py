@@ -166,6 +166,22 @@ def _masked_moments(images: Tensor, weights: Tensor) -> tuple[Tensor, Tensor]:
     return mean, variance.clamp_min(0).sqrt()
 
 
+def _statistics_grid(images: Tensor, mask: Tensor, size: int) -> tuple[Tensor, Tensor]:
+    """The ``size``² area-downsampled copy of images and mask the colour statistics are computed on (statistics,
+    not detail); smaller inputs are used as they are."""
+    small = F.adaptive_avg_pool2d(images, size) if images.shape[-1] > size or images.shape[-2] > size else images
+    return small, F.adaptive_avg_pool2d(mask, small.shape[-2:])
+
+
+def _region_statistics(images: Tensor, regions: Sequence[Tensor], bins: int) -> list[Tensor]:
+    """Per region (``(B, 1, H, W)`` weights): per-channel mean, standard deviation and soft histogram."""
+    features = []
+    for weights in regions:
+        mean, std = _masked_moments(images, weights)
+        features += [mean, std, masked_soft_histogram(images, weights, bins).flatten(1)]
+    return features
+
+
 def color_statistics(images: Tensor, mask: Tensor, bins: int = 16, size: int = 64) -> Tensor:
     """Exact colour statistics of foreground and background: ``(B, 2·3·(2 + bins) + 2)``.
 
@@ -173,12 +189,8 @@ def color_statistics(images: Tensor, mask: Tensor, bins: int = 16, size: int = 6
     the background (``1 − mask``), plus the two area fractions; computed on a ``size``² area-downsampled
     copy (statistics, not detail).
     """
-    small = F.adaptive_avg_pool2d(images, size) if images.shape[-1] > size or images.shape[-2] > size else images
-    small_mask = F.adaptive_avg_pool2d(mask, small.shape[-2:])
-    features = []
-    for weights in (small_mask, 1 - small_mask):
-        mean, std = _masked_moments(small, weights)
-        features += [mean, std, masked_soft_histogram(small, weights, bins).flatten(1)]
+    small, small_mask = _statistics_grid(images, mask, size)
+    features = _region_statistics(small, (small_mask, 1 - small_mask), bins)
     features.append(torch.stack([small_mask.mean((1, 2, 3)), 1 - small_mask.mean((1, 2, 3))], 1))
     return torch.cat(features, 1)
 
@@ -216,13 +228,8 @@ def boundary_statistics(images: Tensor, mask: Tensor, width: int = 2, bins: int 
     and soft histogram of the inner band, then of the outer band (:func:`boundary_bands`, ``width`` pixels of the
     ``size``² area-downsampled copy that :func:`color_statistics` uses).
     """
-    small = F.adaptive_avg_pool2d(images, size) if images.shape[-1] > size or images.shape[-2] > size else images
-    small_mask = F.adaptive_avg_pool2d(mask, small.shape[-2:])
-    features = []
-    for weights in boundary_bands(small_mask, width):
-        mean, std = _masked_moments(small, weights)
-        features += [mean, std, masked_soft_histogram(small, weights, bins).flatten(1)]
-    return torch.cat(features, 1)
+    small, small_mask = _statistics_grid(images, mask, size)
+    return torch.cat(_region_statistics(small, boundary_bands(small_mask, width), bins), 1)
 
 
 class _MaskedPooling(nn.Module):
