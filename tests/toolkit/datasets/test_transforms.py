@@ -66,3 +66,29 @@ def test_pack_shapes_and_dtypes():
     assert inputs['references'].shape == (2, 3, 40, 60)
     assert torch.equal(sample.gt_img, inputs['composite'])
     assert sample.subset == 'S' and sample.fg_ratio == pytest.approx(150 / 2400)
+
+
+def test_foreground_desaturation_greys_the_foreground_of_the_composite_only():
+    """Saturation × 0 turns each foreground pixel into the grey of its HSV value (its largest channel); the
+    background, the real image and the mask are untouched; prob 0 changes nothing; bad settings refuse."""
+    from toolkit.datasets.transforms import ForegroundDesaturation
+    generator = np.random.default_rng(0)
+    composite = generator.integers(0, 256, (6, 7, 3), dtype=np.uint8)
+    real = generator.integers(0, 256, (6, 7, 3), dtype=np.uint8)
+    mask = np.zeros((6, 7), np.float32)
+    mask[1:4, 2:6] = 1.0
+    results = dict(composite=composite.copy(), gt=real.copy(), mask=mask.copy())
+    out = ForegroundDesaturation(prob=1.0, factor=(0.0, 0.0))(results)
+    foreground = mask > 0.5
+    expected_grey = composite.max(-1)  # HSV value
+    np.testing.assert_array_equal(out['composite'][foreground], np.repeat(expected_grey[foreground][:, None], 3, 1))
+    np.testing.assert_array_equal(out['composite'][~foreground], composite[~foreground])
+    np.testing.assert_array_equal(out['gt'], real)
+    np.testing.assert_array_equal(out['mask'], mask)
+    assert out['desaturation'] == 0.0
+    untouched = ForegroundDesaturation(prob=0.0)(dict(composite=composite.copy(), gt=real, mask=mask))
+    np.testing.assert_array_equal(untouched['composite'], composite)
+    with pytest.raises(ValueError, match='factor'):
+        ForegroundDesaturation(factor=(0.5, 1.5))
+    with pytest.raises(ValueError, match='prob'):
+        ForegroundDesaturation(prob=2.0)

@@ -1,6 +1,14 @@
 from .formatting import PackHarmonizationInputs
 from .loading import LoadHarmonizationImages
-from .processing import BinarizeMask, RandomFlip, RandomResizedCrop, Resize, resize_image, resize_mask
+from .processing import (
+                         BinarizeMask,
+                         ForegroundDesaturation,
+                         RandomFlip,
+                         RandomResizedCrop,
+                         Resize,
+                         resize_image,
+                         resize_mask,
+)
 
 __all__ = ['LoadHarmonizationImages', 'Resize', 'RandomResizedCrop', 'RandomFlip', 'BinarizeMask',
-           'PackHarmonizationInputs', 'resize_image', 'resize_mask']
+           'PackHarmonizationInputs', 'ForegroundDesaturation', 'resize_image', 'resize_mask']

@@ -11,6 +11,7 @@ import math
 import random
 from typing import Optional, Sequence
 
+import cv2
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -227,3 +228,46 @@ class BinarizeMask(BaseTransform):
 
     def __repr__(self):
         return f'{self.__class__.__name__}(threshold={self.threshold})'
+
+
+@TRANSFORMS.register_module()
+class ForegroundDesaturation(BaseTransform):
+    """With probability ``prob``, take colour out of the composite's foreground: HSV saturation × ``s``, ``s`` drawn
+    uniformly from ``factor``; the real image and the background are untouched.
+
+    Why: casts (per-channel gains, white balance, colour transfers) make synthetic composites more colourful than
+    their real images more often than greyer (docs/colorcurves.md), so a model trained on them learns to take colour
+    out; real composites are greyer than their objects about as often. Place it after ``BinarizeMask``.
+
+    Example:
+        >>> composite = np.zeros((1, 2, 3), np.uint8); composite[...] = (200, 100, 100)
+        >>> results = dict(composite=composite, mask=np.array([[1.0, 0.0]], np.float32))
+        >>> out = ForegroundDesaturation(prob=1.0, factor=(0.5, 0.5))(results)['composite']
+        >>> out[0, 0].tolist(), out[0, 1].tolist()  # S 0.5 → 0.25 in the foreground, V kept
+        ([200, 150, 150], [200, 100, 100])
+    """
+
+    def __init__(self, prob: float = 0.3, factor: Sequence[float] = (0.4, 1.0)):
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f'prob must be in [0, 1]; got {prob}')
+        if len(factor) != 2 or not 0.0 <= factor[0] <= factor[1] <= 1.0:
+            raise ValueError(f'factor must be (low, high) with 0 <= low <= high <= 1; got {factor}')
+        self.prob, self.factor = prob, tuple(factor)
+
+    def transform(self, results: dict) -> dict:
+        if random.random() >= self.prob:
+            return results
+        scale = random.uniform(*self.factor)
+        composite = results['composite']
+        hsv = cv2.cvtColor(composite.astype(np.float32) / 255.0, cv2.COLOR_RGB2HSV)
+        hsv[..., 1] *= scale
+        desaturated = np.clip(np.round(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255.0), 0, 255).astype(composite.dtype)
+        foreground = results['mask'] > 0.5
+        composite = composite.copy()
+        composite[foreground] = desaturated[foreground]
+        results['composite'] = composite
+        results['desaturation'] = scale
+        return results
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(prob={self.prob}, factor={self.factor})'
