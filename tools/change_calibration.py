@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from toolkit.benchmark.calibration import DEFAULT_SHRINK, calibrate  # noqa: E402
+from toolkit.benchmark.calibration import DEFAULT_SHRINK, GREYER_BY, calibrate  # noqa: E402
 from toolkit.datasets.io import HarmonizationDataError  # noqa: E402
 
 
@@ -59,8 +59,9 @@ def main(argv=None):
     console.print(shrink)
     chroma = summary['chroma_shift']
     console.print(f'foreground chroma against the real object\'s (CIELAB; negative = greyer): composite '
-                  f'{chroma["input"]["mean"]:+.1f} ({chroma["input"]["greyer_by_5"]} of {summary["N"]} greyer by > 5), '
-                  f'output {chroma["output"]["mean"]:+.1f} ({chroma["output"]["greyer_by_5"]} greyer by > 5)')
+                  f'{chroma["input"]["mean"]:+.1f} ({chroma["input"]["greyer_by_5"]} of {summary["N"]} greyer by > '
+                  f'{GREYER_BY:g}), output {chroma["output"]["mean"]:+.1f} ({chroma["output"]["greyer_by_5"]} greyer '
+                  f'by > {GREYER_BY:g})')
     if args.out:
         if os.path.abspath(args.out) == os.path.abspath(args.data_root):
             sys.exit('error: --out would overwrite the data root')

@@ -41,10 +41,10 @@ def main(argv=None):
 
     from plugins.colorcurves.colorcurves import boundary_statistics, color_statistics
     from toolkit.benchmark.predictability import composite_errors_and_features, fit_error_regressor
-    from toolkit.benchmark.selection import EVALUATION_DATA_MARKERS
+    from toolkit.benchmark.selection import is_evaluation_data
     from toolkit.datasets.io import HarmonizationDataError
     for root in args.train + args.dev:
-        if any(marker in os.path.abspath(root).replace('\\', '/') for marker in EVALUATION_DATA_MARKERS):
+        if is_evaluation_data(os.path.abspath(root)):
             sys.exit(f'error: {root}: evaluation data; this probe reads training and dev sets only')
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '1')))
 

@@ -59,7 +59,7 @@ def image_calibration(composite: Tensor, output: Tensor, real: Tensor, weights: 
     mean_chroma = {key: (weights * foreground_chroma(image)).flatten(1).sum(1) / area.clamp_min(1e-12)
                    for key, image in (('composite', composite), ('output', output), ('real', real))}
     change, needed = output - composite, real - composite
-    count = 3.0 * weights.flatten(1).sum(1)
+    count = 3.0 * area
     moved = (weights * change * change).flatten(1).sum(1)
     along = (weights * change * needed).flatten(1).sum(1)
     off = (weights * needed * needed).flatten(1).sum(1)

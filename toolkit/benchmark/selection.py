@@ -47,11 +47,16 @@ class Selection:
     unscored: list = field(default_factory=list)  # candidates on no board: the selection says nothing about them
 
 
+def is_evaluation_data(root: str) -> bool:
+    """Whether a dataset path is one of the evaluation sets (:data:`EVALUATION_DATA_MARKERS`)."""
+    return any(marker in str(root).replace('\\', '/') for marker in EVALUATION_DATA_MARKERS)
+
+
 def _refuse_evaluation_data(path: str, root: Optional[str]) -> None:
     if not root:
         raise ValueError(f'{path}: does not say which data it was scored on; cannot tell a dev set from evaluation '
                          'data (score it again with the current tools)')
-    if any(marker in str(root).replace('\\', '/') for marker in EVALUATION_DATA_MARKERS):
+    if is_evaluation_data(root):
         raise ValueError(f'{path}: scored on {root}, which is evaluation data; choose on a dev set only')
 
 

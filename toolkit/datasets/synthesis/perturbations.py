@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-import cv2
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
@@ -18,6 +17,7 @@ from toolkit.ops.color_transfer import lab_statistics, transfer_lab_statistics
 from toolkit.registry import TRANSFORMS
 
 from ..io import HarmonizationDataError
+from ..transforms.processing import shift_saturation_hue
 from .masks import visible_change
 
 
@@ -155,10 +155,7 @@ class SaturationHueShift(Perturbation):
         return dict(saturation=float(rng.uniform(*self.saturation)), hue=float(rng.uniform(*self.hue)))
 
     def apply(self, image, params, results):
-        hsv = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2HSV)
-        hsv[..., 0] = np.mod(hsv[..., 0] + params['hue'], 360.0)
-        hsv[..., 1] = np.clip(hsv[..., 1] * params['saturation'], 0, 1)
-        return _clip_uint8(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255.0)
+        return shift_saturation_hue(image, params['saturation'], params['hue'])
 
 
 @TRANSFORMS.register_module()

@@ -230,6 +230,20 @@ class BinarizeMask(BaseTransform):
         return f'{self.__class__.__name__}(threshold={self.threshold})'
 
 
+def shift_saturation_hue(image: np.ndarray, saturation: float, hue: float = 0.0) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB with its HSV saturation × ``saturation`` (clipped to 1) and its hue rotated by ``hue``
+    degrees: ``(H, W, 3)`` uint8.
+
+    Example:
+        >>> shift_saturation_hue(np.array([[[200, 100, 100]]], np.uint8), 0.5).tolist()  # S 0.5 → 0.25, V kept
+        [[[200, 150, 150]]]
+    """
+    hsv = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2HSV)
+    hsv[..., 0] = np.mod(hsv[..., 0] + hue, 360.0)
+    hsv[..., 1] = np.clip(hsv[..., 1] * saturation, 0, 1)
+    return np.clip(np.round(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255.0), 0, 255).astype(np.uint8)
+
+
 @TRANSFORMS.register_module()
 class ForegroundDesaturation(BaseTransform):
     """With probability ``prob``, take colour out of the composite's foreground: HSV saturation × ``s``, ``s`` drawn
@@ -258,12 +272,9 @@ class ForegroundDesaturation(BaseTransform):
         if random.random() >= self.prob:
             return results
         scale = random.uniform(*self.factor)
-        composite = results['composite']
-        hsv = cv2.cvtColor(composite.astype(np.float32) / 255.0, cv2.COLOR_RGB2HSV)
-        hsv[..., 1] *= scale
-        desaturated = np.clip(np.round(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255.0), 0, 255).astype(composite.dtype)
+        desaturated = shift_saturation_hue(results['composite'], scale)
         foreground = results['mask'] > 0.5
-        composite = composite.copy()
+        composite = results['composite'].copy()
         composite[foreground] = desaturated[foreground]
         results['composite'] = composite
         results['desaturation'] = scale
