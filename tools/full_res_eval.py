@@ -3,8 +3,10 @@
     python tools/full_res_eval.py MODEL [--data-root data/samples] [--subsets HAdobe5k ...] [--min-side 512]
         [--out results.json]
 
-MODEL is a zoo name (``harmony list``) or CONFIG.py:CHECKPOINT. Metrics are computed at each image's native resolution
-against its real image (toolkit definitions otherwise), streaming one image at a time in bounded memory.
+MODEL is a zoo name (``harmony list``) or CONFIG.py:CHECKPOINT; the results name it by its zoo name, by its config's
+name (what ``tools/publish.py`` would call it, so that a board of such files compares it with the zoo's models), or
+by --name. Metrics are computed at each image's native resolution against its real image (toolkit definitions
+otherwise), streaming one image at a time in bounded memory.
 """
 import argparse
 import json
@@ -21,6 +23,12 @@ from toolkit.apis.full_res_eval import compare_full_res  # noqa: E402
 from toolkit.metrics import METRIC_NAMES  # noqa: E402
 
 
+def result_name(model: str) -> str:
+    """A zoo name as it is; ``path/to/NAME.py:CHECKPOINT`` (or ``NAME.py``) as ``NAME``."""
+    config = model.split('.py:', 1)[0] + '.py' if '.py:' in model else model
+    return os.path.splitext(os.path.basename(config))[0] if config.endswith('.py') else model
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('model')
@@ -29,6 +37,8 @@ def main(argv=None):
     parser.add_argument('--min-side', type=int, default=512)
     parser.add_argument('--device', default=None)
     parser.add_argument('--out', help='write the results (means and per-image values) as JSON')
+    parser.add_argument('--name', help="the model's name in the results (default: the zoo name, or the config's name "
+                                       'for CONFIG.py:CHECKPOINT)')
     args = parser.parse_args(argv)
     console = Console(width=150)
     try:
@@ -49,7 +59,7 @@ def main(argv=None):
                              for name in METRIC_NAMES))
     console.print(table)
     if args.out:
-        result['model'] = args.model
+        result['model'] = args.name or result_name(args.model)
         with open(args.out, 'w', encoding='utf-8') as handle:
             json.dump(result, handle, indent=2)
         console.print(f'wrote {args.out}')

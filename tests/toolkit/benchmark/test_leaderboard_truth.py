@@ -171,6 +171,21 @@ def test_full_res_eval_tool_streams_subsets_to_json(tmp_path, samples_root):
     assert report['results']['full-resolution transfer']['fMSE'] < report['results']['input composite']['fMSE']
 
 
+def test_full_res_eval_names_a_config_and_checkpoint_by_the_config(tmp_path, samples_root):
+    """A board folder compares models by name: CONFIG.py:CHECKPOINT is named as the config (publish's default name),
+    or as --name says; not by the whole argument."""
+    config = 'configs/colorcurves/colorcurves_adam-6k_lalonde-efros-256.py'
+    spec = f'{config}:weights/colorcurves_adam-6k_lalonde-efros-256.safetensors'
+    for extra, expected in (([], 'colorcurves_adam-6k_lalonde-efros-256'), (['--name', 'stage-1'], 'stage-1')):
+        out = tmp_path / f'{expected}.json'
+        result = subprocess.run([sys.executable, os.path.join(REPO_ROOT, 'tools', 'full_res_eval.py'), spec,
+                                 '--data-root', samples_root, '--subsets', 'RainNet', '--min-side', '0',
+                                 '--out', str(out), *extra], capture_output=True, text=True, timeout=600,
+                                cwd=REPO_ROOT)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert json.loads(out.read_text())['model'] == expected
+
+
 def test_images_made_worse_than_the_input_are_counted():
     from toolkit.benchmark.runner import count_worse_than_input, mean_and_std
     composite = [dict(name='a', MSE=10.0, fMSE=100.0), dict(name='b', MSE=10.0, fMSE=100.0),
