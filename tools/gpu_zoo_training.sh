@@ -5,7 +5,8 @@
 # (docs/zoo.md "Training chains") — then the one-stage runs (the CL-s residual deviation), with AMP, more data
 # workers, and a curve per run, into work_dirs/gpu/.
 # Estimated under 8 minutes in all on one H100/H200-class GPU (the small families' steps are a few ms; data loading
-# bounds them): an estimate until the first run replaces it with what it measures; docs name the GPU that ran it.
+# bounds them): an estimate, made before the CL chain's stages 3 and 4 were added, until the first run replaces it
+# with what it measures; docs name the GPU that ran it.
 #
 #   bash tools/gpu_zoo_training.sh             # needs CUDA and the built datasets (below)
 #   bash tools/gpu_zoo_training.sh --dry-run   # print the commands only
@@ -24,7 +25,7 @@ CHAINS=(
   "configs/colorcurves/colorcurves_adam-6k_lalonde-efros-256.py configs/colorcurves/colorcurves_adam-6k-warm-3k_matched-256.py configs/colorcurves/colorcurves_adam-6k-warm-3k-warm-3k_matched-256.py"
   "configs/unet/unet-s_adam-3k_lalonde-efros-256.py configs/unet/unet-s_adam-3k-warm-3k_matched-256.py"
   "configs/rainnet/rainnet-s_l1-100_adam-12k_lalonde-efros-256.py configs/rainnet/rainnet-s_l1-100_adam-12k-warm-24k_matched-256.py"
-  "configs/clharmony/clharmony-s_stylefusion-s2am_adamw-1500i_lalonde-efros-256.py configs/clharmony/clharmony-s_stylefusion-s2am_adamw-1500i-warm-1500i_matched-256.py"
+  "configs/clharmony/clharmony-s_stylefusion-s2am_adamw-1500i_lalonde-efros-256.py configs/clharmony/clharmony-s_stylefusion-s2am_adamw-1500i-warm-1500i_matched-256.py configs/clharmony/clharmony-s_l1-pixel-stylefusion_adamw-1500i-warm-1500i-warm-1500i_matched-256.py configs/clharmony/clharmony-s_l1-pixel-stylefusion_adamw-1500i-warm-1500i-warm-1500i-warm-1500i_matched-256.py"
 )
 
 # one-stage runs from scratch (the CL-s residual-output deviation: docs/clharmony.md)

@@ -1,5 +1,6 @@
 """Warm-start chains in the model index agree with the configs that ran them (docs/training.md)."""
 import os
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -9,6 +10,13 @@ from toolkit.zoo import load_index
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 CHAINED = {name: model for name, model in load_index().items() if model.metadata.get('Training Chain')}
+
+
+def starts_from(load_from, previous_name):
+    """Whether a later stage's config starts where it should: the previous stage's bundled weights, or, where they
+    are not bundled, a checkpoint that the previous stage's own config writes (its last, or its best on dev data)."""
+    return load_from == f'weights/{previous_name}.safetensors' or re.fullmatch(
+        rf'work_dirs/{re.escape(previous_name)}/(best_fMSE_)?iter_\d+\.pth', load_from) is not None
 
 
 def test_some_model_lists_its_chain():
@@ -27,7 +35,7 @@ def test_each_stage_starts_from_the_previous_stage_s_weights(name):
     index = load_index()
     for previous_stage, previous, config in zip(stages, configs, configs[1:]):
         previous_name = os.path.splitext(os.path.basename(previous))[0]
-        assert read_config(config).load_from == f'weights/{previous_name}.safetensors'
+        assert starts_from(read_config(config).load_from, previous_name)
         entry = index.get(previous_name)
         if entry is not None and entry.weights is not None:  # the stage's weights are still in the zoo
             assert entry.weights.sha256 == previous_stage['Result sha256']
@@ -42,7 +50,6 @@ def test_harmony_info_prints_one_line_per_stage():
 
 
 def test_the_gpu_script_runs_every_chain_stage_after_stage_from_the_previous_one():
-    import re
     import subprocess
     printed = subprocess.run(['bash', os.path.join(REPO, 'tools', 'gpu_zoo_training.sh'), '--dry-run'],
                              capture_output=True, text=True, check=True, cwd=REPO).stdout
@@ -51,10 +58,11 @@ def test_the_gpu_script_runs_every_chain_stage_after_stage_from_the_previous_one
     stage2 = [index for index, line in enumerate(commands) if 'load_from=' in line]
     assert commands and stage2 and all('--amp' in line for line in commands)
     for index in stage2:
-        # a later stage follows the stage it warm-starts from (on the CPU: that stage's bundled weights) and starts
-        # from this run's checkpoint of it: stage 1's last, a warm-start stage's best on the dev split
+        # a later stage follows the stage it warm-starts from (on the CPU: that stage's bundled weights, or its
+        # checkpoint where they are not bundled) and starts from this run's checkpoint of it: stage 1's last, a
+        # warm-start stage's best on the dev split
         previous_name = os.path.splitext(os.path.basename(configs[index - 1]))[0]
-        assert read_config(os.path.join(REPO, configs[index])).load_from == f'weights/{previous_name}.safetensors'
+        assert starts_from(read_config(os.path.join(REPO, configs[index])).load_from, previous_name)
         kept = 'best_fMSE_iter_N.pth' if index - 1 in stage2 else 'iter_N.pth'
         assert f'load_from=work_dirs/gpu/{previous_name}/{kept}' in commands[index]
     assert any(index - 1 in stage2 for index in stage2), 'the colour-curve chain has a third stage'
