@@ -20,13 +20,8 @@ from rich.table import Table  # noqa: E402
 
 from toolkit.apis import Harmonizer  # noqa: E402
 from toolkit.apis.full_res_eval import compare_full_res  # noqa: E402
+from toolkit.benchmark.models import model_name  # noqa: E402
 from toolkit.metrics import METRIC_NAMES  # noqa: E402
-
-
-def result_name(model: str) -> str:
-    """A zoo name as it is; ``path/to/NAME.py:CHECKPOINT`` (or ``NAME.py``) as ``NAME``."""
-    config = model.split('.py:', 1)[0] + '.py' if '.py:' in model else model
-    return os.path.splitext(os.path.basename(config))[0] if config.endswith('.py') else model
 
 
 def main(argv=None):
@@ -59,7 +54,7 @@ def main(argv=None):
                              for name in METRIC_NAMES))
     console.print(table)
     if args.out:
-        result['model'] = args.name or result_name(args.model)
+        result['model'] = args.name or model_name(args.model)
         with open(args.out, 'w', encoding='utf-8') as handle:
             json.dump(result, handle, indent=2)
         console.print(f'wrote {args.out}')

@@ -36,6 +36,7 @@ def main(argv=None):
     parser.add_argument('--max-images', type=int)
     args = parser.parse_args(argv)
     from toolkit.apis import Harmonizer
+    from toolkit.benchmark.models import model_name
     from toolkit.visualization.sheet import short_labels, write_sheet
     composites, masks, reals = find_triplets(args.root)
     if args.max_images:
@@ -44,7 +45,7 @@ def main(argv=None):
         sys.exit(f'error: {args.root}: no composite_images/ folder with images below it')
     # column titles: the family part of a zoo or config name (``colorcurves_adam-6k_…`` → ``colorcurves``), longer
     # where two models share it
-    names = [os.path.splitext(os.path.basename(model.split('.py:')[0]))[0] for model in args.models]
+    names = [model_name(model) for model in args.models]
     harmonizers = {label: Harmonizer.from_pretrained(model) for label, model in zip(short_labels(names), args.models)}
     write_sheet(args.output, harmonizers, composites, masks, reals, args.height)
     print(f'wrote {args.output} ({len(composites)} composites)')

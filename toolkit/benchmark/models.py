@@ -43,6 +43,21 @@ def _find_config(name: str, config_root: str) -> str:
     raise ValueError(f'model name {name!r} is ambiguous: ' + ', '.join(osp.relpath(p, config_root) for p in matches))
 
 
+def model_name(argument: str) -> str:
+    """The name a model argument (a zoo name, ``CONFIG.py`` or ``CONFIG.py:CHECKPOINT``) goes by in results and
+    picture sheets: a zoo name as it is, a config by its file name without ``.py`` (what ``tools/publish.py`` would
+    call it).
+
+    Example:
+        >>> model_name('configs/colorcurves/colorcurves_adam-6k_lalonde-efros-256.py:work_dirs/run/iter_500.pth')
+        'colorcurves_adam-6k_lalonde-efros-256'
+        >>> model_name('reinhard-lab')
+        'reinhard-lab'
+    """
+    config = argument.split('.py:', 1)[0] + '.py' if '.py:' in argument else argument
+    return osp.splitext(osp.basename(config))[0] if config.endswith('.py') else argument
+
+
 def _zoo_entry(name: str):
     if name.endswith('.py') or '.py:' in name:
         return None
