@@ -132,7 +132,9 @@ def info(name):
     console.print(f'config:  {osp.relpath(model.config)}')
     if model.paper:
         console.print(f'paper:   {model.paper.get("Title", "")} {model.paper.get("URL", "")}')
-    if model.weights:
+    if model.weights and not hasattr(model.weights, 'sha256'):  # an ensemble: its members' weights
+        console.print(f'weights: {model.weights.uri}  [{model.weights_status}]')
+    elif model.weights:
         weights = model.weights
         console.print(f'weights: {weights.uri}  [{model.weights_status}]\n         sha256 {weights.sha256}  '
                       f'size {weights.size} bytes')

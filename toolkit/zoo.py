@@ -18,6 +18,8 @@ A model entry::
         file: weights/<name>.safetensors
         sha256: <hex>
         size: <bytes>
+      Weights:                       # … or, for an ensemble (``HarmonizationEnsemble``), its members' own
+        members: [zoo name, …]       #   weights, in the order of the config's members (nothing stored twice)
       Weights: null                  # not released (learned models) or none needed (``Learned: false``)
 
 The index names the default model of ``harmony harmonize`` (``Default Model:``). Collections or models
@@ -86,12 +88,26 @@ class BundledWeights:
         return self.path
 
 
+@dataclass(frozen=True)
+class EnsembleWeights:
+    """An ensemble's weights are its members' (zoo names, in the order of its config's ``members``)."""
+    members: tuple
+
+    @property
+    def uri(self) -> str:
+        return 'the members\' own: ' + ', '.join(self.members)
+
+
+#: how far each status is from running offline; an ensemble is as far as its furthest member
+_STATUS_ORDER = ('none needed', 'bundled', 'cached', 'download', 'not released')
+
+
 @dataclass
 class ZooModel:
     name: str
     config: str
     collection: Optional[str] = None
-    weights: Optional[Union[HubWeights, BundledWeights]] = None
+    weights: Optional[Union[HubWeights, BundledWeights, EnsembleWeights]] = None
     results: list = field(default_factory=list)
     metadata: dict = field(default_factory=dict)
     paper: Optional[dict] = None
@@ -119,6 +135,11 @@ class ZooModel:
         """``bundled``, ``cached``, ``download``, ``not released`` or ``none needed``."""
         if isinstance(self.weights, BundledWeights):
             return 'bundled'
+        if isinstance(self.weights, EnsembleWeights):
+            models = load_index()
+            statuses = [models[member].weights_status if member in models else 'not released'
+                        for member in self.weights.members]
+            return max(statuses, key=_STATUS_ORDER.index).replace('none needed', 'bundled')
         if isinstance(self.weights, HubWeights):
             try:
                 download_weights(self.weights, local_files_only=True)
@@ -153,6 +174,11 @@ def _read_yaml(path: str) -> dict:
 def _parse_weights(weights: Optional[dict], root: str):
     if not weights:
         return None
+    if 'members' in weights:
+        members = weights['members']
+        if not isinstance(members, list) or len(members) < 2 or not all(isinstance(m, str) for m in members):
+            raise HubError(f'ensemble weights need a list of at least two member names; got {members!r}')
+        return EnsembleWeights(tuple(members))
     if 'file' in weights:
         if 'sha256' not in weights:
             raise HubError(f'bundled weights {weights["file"]} need a sha256')
@@ -270,6 +296,9 @@ def weights_path(name: str, cache_dir: Optional[str] = None, local_files_only: O
         HubError: the model has no weights (not released, or none needed), or fetching/verifying failed.
     """
     model = get_model_info(name)
+    if isinstance(model.weights, EnsembleWeights):
+        raise HubError(f'{name}: an ensemble; its weights are its members\' ({", ".join(model.weights.members)}): '
+                       'see toolkit.zoo.member_weights_paths')
     if isinstance(model.weights, BundledWeights):
         return model.weights.verified_path()
     if isinstance(model.weights, HubWeights):
@@ -285,8 +314,32 @@ def weights_path(name: str, cache_dir: Optional[str] = None, local_files_only: O
     raise HubError(f'{name}: a non-learned model; it has no weights to fetch')
 
 
+def member_weights_paths(name: str, cache_dir: Optional[str] = None,
+                         local_files_only: Optional[bool] = None) -> list[Optional[str]]:
+    """An ensemble's members' verified weights files, in the order of its config's members (``None`` for a
+    non-learned member).
+
+    Raises:
+        HubError: not an ensemble, a member without released weights, or the members named by the index are not
+            the models its config averages (another config or another order).
+    """
+    from toolkit.config import read_config
+    model = get_model_info(name)
+    if not isinstance(model.weights, EnsembleWeights):
+        raise HubError(f'{name}: not an ensemble (its index entry has no "Weights: members")')
+    configured = [osp.normpath(member if osp.isabs(member) else osp.join(REPO_ROOT, member)) if isinstance(member, str)
+                  else None for member in read_config(model.config)['model'].get('members', [])]
+    listed = [osp.normpath(get_model_info(member).config) for member in model.weights.members]
+    if configured != listed:
+        raise HubError(f'{name}: the index lists the members {", ".join(model.weights.members)} but its config '
+                       f'({osp.relpath(model.config, REPO_ROOT)}) averages {", ".join(map(str, configured))}')
+    return [weights_path(member, cache_dir=cache_dir, local_files_only=local_files_only)
+            if get_model_info(member).learned else None for member in model.weights.members]
+
+
 def download(name: str, cache_dir: Optional[str] = None) -> Optional[str]:
-    """Fetch (or find bundled/cached) the weights of a zoo model; ``None`` for non-learned models.
+    """Fetch (or find bundled/cached) the weights of a zoo model; ``None`` for non-learned models; for an ensemble,
+    its members' files joined by ``", "`` (:func:`member_weights_paths`).
 
     Raises:
         HubError: a learned model without released weights, or a download/verification problem.
@@ -294,6 +347,8 @@ def download(name: str, cache_dir: Optional[str] = None) -> Optional[str]:
     model = get_model_info(name)
     if model.weights is None and not model.learned:
         return None
+    if isinstance(model.weights, EnsembleWeights):
+        return ', '.join(path for path in member_weights_paths(name, cache_dir=cache_dir) if path)
     return weights_path(name, cache_dir=cache_dir)
 
 
@@ -341,6 +396,12 @@ def get_model(name: str, pretrained: bool = True, device: str = 'cpu', cache_dir
         # said before building: building a reference model fetches its content encoder, which would fail first
         raise HubError(f'{name}: no weights have been released for this model; train it from its config '
                        f'({osp.relpath(info.config, REPO_ROOT)}) and use CONFIG.py:CHECKPOINT')
+    if isinstance(info.weights, EnsembleWeights):
+        model, cfg = build_model_from_config(info.config)
+        if pretrained:
+            model.load_member_weights(member_weights_paths(name, cache_dir=cache_dir))
+        model.zoo_name, model.zoo_config = name, cfg
+        return model.to(device).eval()
     weights_file = weights_path(name, cache_dir=cache_dir) if pretrained and info.weights is not None else None
     model, cfg = build_model_from_config(info.config)
     has_parameters = any(True for _ in model.parameters())

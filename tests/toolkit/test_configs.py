@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from toolkit.models import BaseHarmonizer
+from toolkit.models import BaseHarmonizer, HarmonizationEnsemble
 from toolkit.registry import MODELS
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
@@ -31,7 +31,10 @@ def test_config_builds(path):
         __import__(name)
     _without_hub_weights(cfg.model.get('content_encoder'))
     model = MODELS.build(cfg.model)
-    assert isinstance(model, BaseHarmonizer)
+    if isinstance(model, HarmonizationEnsemble):  # a mean of harmonizers, each built from its own config
+        assert all(isinstance(member, BaseHarmonizer) for member in model.members) and len(model.members) >= 2
+    else:
+        assert isinstance(model, BaseHarmonizer)
     assert cfg.test_evaluator.type == 'HarmonizationMetric'
 
 

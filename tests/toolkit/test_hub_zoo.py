@@ -216,23 +216,34 @@ def test_demo_lists_zoo_models_with_local_weights(published, monkeypatch):
 
 
 # ---------------------------------------------------------------------------------------------- bundled weights
+def _default_bundled_models():
+    """The zoo models whose bundled files the default loads: itself, or (an ensemble) each member, as
+    ``[(state-dict prefix, ZooModel)]``."""
+    info = zoo.get_model_info(zoo.default_model_name())
+    if isinstance(info.weights, zoo.EnsembleWeights):
+        return [(f'members.{k}.', zoo.get_model_info(member)) for k, member in enumerate(info.weights.members)]
+    return [('', info)]
+
+
 def test_bundled_default_model_loads_offline_and_refuses_a_modified_file(tmp_path, monkeypatch):
-    """The default model's weights ship with HarmonyZoo: loaded with no network (offline mode, no hub running),
-    checked against the index's sha256; a modified copy is refused, naming the file."""
+    """The default model's weights (an ensemble's: its members') ship with HarmonyZoo: loaded with no network
+    (offline mode, no hub running), checked against the index's sha256; a modified copy is refused, naming the
+    file."""
     import shutil
 
     from huggingface_hub import constants
     monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
     name = zoo.default_model_name()
-    info = zoo.get_model_info(name)
-    assert isinstance(info.weights, zoo.BundledWeights) and info.weights_status == 'bundled'
-    assert os.path.getsize(info.weights.path) <= 10 * 2 ** 20
-    assert file_sha256(info.weights.path) == info.weights.sha256
+    assert zoo.get_model_info(name).weights_status == 'bundled'
     model = zoo.get_model(name)
     from toolkit.hub import load_state_dict_file
-    state = load_state_dict_file(info.weights.path)
-    key = next(iter(state))
-    assert torch.equal(model.state_dict()[key].to(state[key].dtype), state[key])
+    for prefix, info in _default_bundled_models():
+        assert isinstance(info.weights, zoo.BundledWeights)
+        assert os.path.getsize(info.weights.path) <= 10 * 2 ** 20
+        assert file_sha256(info.weights.path) == info.weights.sha256
+        state = load_state_dict_file(info.weights.path)
+        key = next(iter(state))
+        assert torch.equal(model.state_dict()[prefix + key].to(state[key].dtype), state[key])
     tampered = tmp_path / 'weights.safetensors'
     shutil.copy(info.weights.path, tampered)
     data = bytearray(tampered.read_bytes())
@@ -358,8 +369,7 @@ def test_tampered_bundled_weights_are_refused_by_get_model_harmonizer_and_cli_of
 
     from toolkit.apis import Harmonizer
     from toolkit.cli import main as harmony
-    name = zoo.default_model_name()
-    info = zoo.get_model_info(name)
+    info = _default_bundled_models()[0][1]  # the default (an ensemble's first member)
     intact, tampered = tmp_path / 'intact.safetensors', tmp_path / 'tampered.safetensors'
     shutil.copy(info.weights.path, intact)
     data = bytearray(intact.read_bytes())

@@ -199,6 +199,18 @@ def _mapping_band(mapping) -> BandFunction:
     return harmonize_band
 
 
+def _weighted_band(weighted: Sequence[tuple[BandFunction, float]]) -> BandFunction:
+    """The weighted mean of band functions (an ensemble's members, each carried to full resolution its own way).
+
+    Each member's levels are clipped to 0–255 first, as its own output would be: the mean of what the members
+    deliver, not of values that one of them would have clipped."""
+    def harmonize_band(pixels: np.ndarray, rows, cols) -> np.ndarray:
+        return sum(np.float32(weight) * np.clip(np.asarray(band(pixels, rows, cols), dtype=np.float32), 0, 255)
+                   for band, weight in weighted)
+
+    return harmonize_band
+
+
 class Harmonizer:
     """Harmonize composites of any size with a model that runs at a fixed resolution.
 
@@ -283,23 +295,24 @@ class Harmonizer:
 
     @torch.no_grad()
     def _run_model(self, low_composites: list, low_masks: list, want_mapping: bool,
-                   low_references: Optional[list] = None):
+                   low_references: Optional[list] = None, model=None):
+        model = self.model if model is None else model
         composite = torch.from_numpy(np.stack(low_composites).transpose(0, 3, 1, 2)).to(self.device)
         mask = torch.from_numpy(np.stack(low_masks)[:, None]).to(self.device)
-        if isinstance(self.model, TransferFunctionModel):
-            return self.model.predict(composite, mask), None
+        if isinstance(model, TransferFunctionModel):
+            return model.predict(composite, mask), None
         if low_references and any(refs is not None for refs in low_references):
             inputs = [dict(composite=composite[i], mask=mask[i],
                            references=None if refs is None else refs.to(self.device))
                       for i, refs in enumerate(low_references)]
         else:
             inputs = dict(composite=composite, mask=mask)
-        data = self.model.data_preprocessor(dict(inputs=inputs, data_samples=None))
-        samples = self.model(**data, mode='predict')
+        data = model.data_preprocessor(dict(inputs=inputs, data_samples=None))
+        samples = model(**data, mode='predict')
         prediction = torch.stack([sample.pred_img for sample in samples]).clamp(0, 255)
         mapping = None
-        if want_mapping and callable(getattr(self.model, 'color_mapping', None)):
-            mapping = self.model.color_mapping(data['inputs']['composite'], data['inputs']['mask'])
+        if want_mapping and callable(getattr(model, 'color_mapping', None)):
+            mapping = model.color_mapping(data['inputs']['composite'], data['inputs']['mask'])
         return prediction, mapping
 
     def _band_function(self, composite: np.ndarray, low_composite: np.ndarray, low_mask: np.ndarray,
@@ -319,15 +332,25 @@ class Harmonizer:
             return colour_transform_band(fit, (height, width))
         return lambda pixels, rows, cols: resample_window(low_out, (height, width), rows, cols)
 
+    def _weighted_models(self) -> list:
+        """``[(model, weight)]``: an ensemble's members (each carried to full resolution its own way, then
+        averaged), or the model alone."""
+        return getattr(self.model, 'weighted_members', None) or [(self.model, 1.0)]
+
     def _harmonize_prepared(self, prepared: list, full_res: bool, in_place: bool = False,
                             references: Optional[list] = None) -> list:
         lows = [self._low_resolution(composite, soft_mask) for composite, soft_mask in prepared]
-        predictions, mapping = self._run_model([low[0] for low in lows], [low[1] for low in lows], full_res,
-                                               references)
+        bands = [[] for _ in prepared]  # per image: (band function, weight) of each model
+        for model, weight in self._weighted_models():
+            predictions, mapping = self._run_model([low[0] for low in lows], [low[1] for low in lows], full_res,
+                                                   references, model=model)
+            for index, ((composite, _), (low_composite, low_mask)) in enumerate(zip(prepared, lows)):
+                single = None if mapping is None else mapping.select(index)
+                bands[index].append((self._band_function(composite, low_composite, low_mask, predictions[index],
+                                                         single, full_res), weight))
         outputs = []
-        for index, ((composite, soft_mask), (low_composite, low_mask)) in enumerate(zip(prepared, lows)):
-            single = None if mapping is None else mapping.select(index)
-            band = self._band_function(composite, low_composite, low_mask, predictions[index], single, full_res)
+        for (composite, soft_mask), weighted in zip(prepared, bands):
+            band = weighted[0][0] if len(weighted) == 1 else _weighted_band(weighted)
             outputs.append(apply_in_bands(composite, soft_mask, band, out=composite if in_place else None))
         return outputs
 

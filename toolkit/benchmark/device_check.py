@@ -118,11 +118,15 @@ def check_ddp(device: str, work_dir: str, timeout: int = 300) -> dict:
 
 
 def short_training(device: str, work_dir: str, iterations: int = 200) -> dict:
-    """The default model's own config, on the bundled samples (256 px, its batch size) for ``iterations``: speed
-    and loss trend (the training data itself is not on a fresh machine)."""
+    """The default model's own config (an ensemble's first member's: an ensemble is not trained as a whole), on the
+    bundled samples (256 px, its batch size) for ``iterations``: speed and loss trend (the training data itself is
+    not on a fresh machine)."""
     from toolkit.engine.launch import train
-    from toolkit.zoo import default_model_name, get_model_info
-    config = get_model_info(default_model_name()).config
+    from toolkit.zoo import EnsembleWeights, default_model_name, get_model_info
+    default = get_model_info(default_model_name())
+    if isinstance(default.weights, EnsembleWeights):
+        default = get_model_info(default.weights.members[0])
+    config = default.config
     samples = osp.join(REPO_ROOT, 'data', 'samples')
     options = {'train_cfg.max_iters': iterations, 'train_cfg.val_interval': iterations,
                'default_hooks.checkpoint.interval': iterations, 'log_level': 'WARNING', 'param_scheduler': [],

@@ -79,10 +79,16 @@ def resolve_model(argument: str, config_root: str = CONFIG_ROOT) -> ModelSpec:
     config, checkpoint = argument, None
     zoo_entry = _zoo_entry(argument)
     if zoo_entry is not None:  # a zoo name: its config, and its released weights (bundled, cached or downloaded)
-        from toolkit.zoo import weights_path
+        from toolkit.zoo import EnsembleWeights, member_weights_paths, weights_path
         config = zoo_entry.config
-        checkpoint = weights_path(argument) if zoo_entry.weights else None
-        spec = resolve_model(f'{config}:{checkpoint or "none"}', config_root)
+        if isinstance(zoo_entry.weights, EnsembleWeights):  # its members' own files, fingerprinted together
+            spec = resolve_model(f'{config}:none', config_root)
+            spec.extra['member_weights'] = member_weights_paths(argument)
+            spec.checkpoint_sha256 = hashlib.sha256(' '.join(
+                file_sha256(path) if path else '-' for path in spec.extra['member_weights']).encode()).hexdigest()
+        else:
+            checkpoint = weights_path(argument) if zoo_entry.weights else None
+            spec = resolve_model(f'{config}:{checkpoint or "none"}', config_root)
         spec.name, spec.random_weights = argument, False  # an unreleased learned model has no weights to score
         return spec
     if '.py:' in argument:
@@ -115,7 +121,8 @@ def check_scorable(spec: ModelSpec, model) -> None:
     Raises:
         ValueError: ``model`` has parameters, ``spec`` no checkpoint, and random weights were not asked for.
     """
-    if spec.checkpoint is None and not spec.random_weights and any(True for _ in model.parameters()):
+    if spec.checkpoint is None and not spec.random_weights and not spec.extra.get('member_weights') and any(
+            True for _ in model.parameters()):
         raise ValueError(f'{spec.name} ({osp.relpath(spec.config, REPO_ROOT)}) has learnable weights but no '
                          f'checkpoint: pass CONFIG:CHECKPOINT, a zoo name with released weights, or CONFIG:none to '
                          f'score random weights on purpose')
@@ -129,4 +136,6 @@ def build_model(spec: ModelSpec, device: str = 'cpu'):
     model, _ = build_model_from_config(spec.config)
     if spec.checkpoint:
         load_weights(model, spec.checkpoint)
+    elif spec.extra.get('member_weights'):  # a zoo ensemble: each member's own file
+        model.load_member_weights(spec.extra['member_weights'])
     return model.to(device).eval()

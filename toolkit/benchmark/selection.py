@@ -15,8 +15,14 @@ The rule (docs/zoo.md, "Selection rules"):
 * a candidate is **comparison only** when its score on any dev leaderboard is worse than the input composite's
   (it makes composites worse on average), or when its foreground SSIM there (averaged the same way) is more than
   :data:`TEXTURE_TOLERANCE` below the input's (it damages the foreground's texture, whatever its colour error);
-* the **default** is the candidate, not comparison only, with the lowest score on the real dev set (the first
-  leaderboard given), ties broken by the next leaderboards' scores;
+* with chroma measurements (``tools/change_calibration.py MODEL --data-root data/real-dev --out DIR/NAME.json``,
+  :func:`read_chroma_board`), a candidate whose foreground is greyer than the real objects' by more than
+  :data:`~toolkit.benchmark.calibration.GREYER_BY` CIELAB chroma units (the real dev set's mean over subsets) may not
+  be the default: fMSE does not see an object drained of its colour, and the pictures show it first (fixed before
+  the sixth selection's candidates were scored, docs/zoo.md); such a model is not comparison only for it, and one
+  without a measurement cannot be the default either;
+* the **default** is the candidate, not comparison only and not ruled out by chroma, with the lowest score on the
+  real dev set (the first leaderboard given), ties broken by the next leaderboards' scores;
 * ``tools/select_default.py --write`` puts the result into the index (``Default Model:`` in model-index.yml,
   ``Use: comparison only`` in the metafiles): the index is updated from this output, not by hand.
 
@@ -121,6 +127,40 @@ def read_board(path: str) -> dict:
     return read_native_board(path) if osp.isdir(path) else read_leaderboard(path)
 
 
+def read_chroma_board(folder: str) -> dict[str, float]:
+    """A folder of ``tools/change_calibration.py --out`` JSONs (one per model, on the real dev set) as
+    ``{model: mean foreground chroma shift against the real objects}``, the mean over subsets of the per-image
+    ``chroma_shift`` (negative: greyer than the real objects).
+
+    Raises:
+        ValueError: no results, evaluation data, results on different data, or one model twice.
+    """
+    paths = sorted(osp.join(folder, name) for name in os.listdir(folder) if name.endswith('.json'))
+    if not paths:
+        raise ValueError(f'{folder}: no tools/change_calibration.py results (*.json) in it')
+    shifts, roots = {}, set()
+    for path in paths:
+        with open(path, encoding='utf-8') as handle:
+            result = json.load(handle)
+        if 'per_image' not in result or 'model' not in result:
+            raise ValueError(f'{path}: not a tools/change_calibration.py --out result')
+        _refuse_evaluation_data(path, result.get('data_root'))
+        roots.add(osp.normpath(result['data_root']))
+        if result['model'] in shifts:
+            raise ValueError(f'{path}: a second chroma result for {result["model"]}')
+        by_subset: dict[str, list] = {}
+        for row in result['per_image']:
+            value = row.get('chroma_shift')
+            if value is not None and value == value:  # NaN: an image without foreground
+                by_subset.setdefault(row.get('subset') or row['name'].split('/')[0], []).append(value)
+        if not by_subset:
+            raise ValueError(f'{path}: no chroma_shift values')
+        shifts[result['model']] = sum(sum(v) / len(v) for v in by_subset.values()) / len(by_subset)
+    if len(roots) > 1:
+        raise ValueError(f'{folder}: chroma results from different datasets: {sorted(roots)}')
+    return shifts
+
+
 def _score(board: dict, name: Optional[str]) -> Optional[dict]:
     """``{fMSE, MSE[, fSSIM]}`` of a model (``None``: the input composite) on a leaderboard: the mean over its
     subsets (fSSIM when every subset row has it)."""
@@ -135,8 +175,10 @@ def _score(board: dict, name: Optional[str]) -> Optional[dict]:
     return {metric: sum(row[metric] for row in rows) / len(rows) for metric in metrics}
 
 
-def select_default(boards: Sequence[dict], candidates: Sequence[str]) -> Selection:
-    """Apply the module's rule to dev leaderboards (the real dev set first) and candidate model names.
+def select_default(boards: Sequence[dict], candidates: Sequence[str],
+                   chroma: Optional[Mapping[str, float]] = None) -> Selection:
+    """Apply the module's rule to dev leaderboards (the real dev set first) and candidate model names; ``chroma``
+    (:func:`read_chroma_board`), when given, rules out of the default the candidates that grey objects.
 
     Example:
         >>> board = dict(input=dict(subsets=dict(All=dict(fMSE=100.0, MSE=50.0))), models=[
@@ -145,7 +187,10 @@ def select_default(boards: Sequence[dict], candidates: Sequence[str]) -> Selecti
         >>> selection = select_default([board], ['a', 'b'])
         >>> selection.default, selection.comparison_only
         ('a', ['b'])
+        >>> select_default([board], ['a', 'b'], chroma={'a': -7.5}).default is None  # 'a' greys objects
+        True
     """
+    from .calibration import GREYER_BY
     if not boards:
         raise ValueError('give at least one dev leaderboard')
     table, comparison_only, eligible, unscored = [], [], [], []
@@ -163,7 +208,9 @@ def select_default(boards: Sequence[dict], candidates: Sequence[str]) -> Selecti
                for row, base in pairs):
             reasons.append(f'fSSIM more than {TEXTURE_TOLERANCE} below the input')
         worse = bool(reasons)
-        table.append(dict(name=name, fMSE=[None if row is None else row['fMSE'] for row in rows],
+        shift = None if chroma is None else chroma.get(name)
+        greys = chroma is not None and (shift is None or shift < -GREYER_BY)
+        table.append(dict(name=name, chroma=shift, fMSE=[None if row is None else row['fMSE'] for row in rows],
                           MSE=[None if row is None else row['MSE'] for row in rows],
                           fSSIM=[None if row is None else row.get('fSSIM') for row in rows],
                           input_fMSE=[base['fMSE'] for base in inputs],
@@ -173,6 +220,10 @@ def select_default(boards: Sequence[dict], candidates: Sequence[str]) -> Selecti
             comparison_only.append(name)
         elif rows[0] is None:
             table[-1]['reasons'] = ['not on the first (real dev) board: cannot be the default']
+        elif greys:
+            table[-1]['reasons'] = ['no chroma measurement: cannot be the default' if shift is None else
+                                    f'greys objects (chroma {shift:+.1f} against the real ones, below '
+                                    f'-{GREYER_BY:g}): cannot be the default']
         else:
             eligible.append((tuple(row['fMSE'] if row else float('inf') for row in rows)
                              + tuple(row['MSE'] if row else float('inf') for row in rows), name))

@@ -167,3 +167,35 @@ def test_the_index_is_written_from_the_selection(tmp_path):
     copy = tmp_path / 'again.yml'
     shutil.copy(metafile, copy)
     assert write_use(str(copy), {'a': None, 'b': 'comparison only'}, 'worse than the input on the dev set') == []
+
+
+def _chroma_result(folder, model, shifts, root='data/real-dev'):
+    """A tools/change_calibration.py --out result with the given per-image chroma shifts {subset: [values]}."""
+    rows = [dict(name=f'{subset}/composite_images/{subset}{i}_1_1.jpg', subset=subset, chroma_shift=value)
+            for subset, values in shifts.items() for i, value in enumerate(values)]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f'{model}.json').write_text(json.dumps(dict(model=model, data_root=root, per_image=rows)))
+
+
+def test_a_model_that_greys_objects_cannot_be_the_default(tmp_path):
+    """Chroma shifts are averaged per subset, then over subsets (as fMSE is): 'a' has -8 on its one HFlickr image
+    and -1 on nine Hday2night ones, -1.7 pooled but -4.5 over subsets; 'b' greys by -6 and 'd' was not measured, so
+    'c' is the default though 'b' and 'd' have lower fMSE; neither is comparison only for it."""
+    from toolkit.benchmark.selection import read_chroma_board
+    _chroma_result(tmp_path / 'chroma', 'a', dict(HFlickr=[-8.0], Hday2night=[-1.0] * 9))
+    _chroma_result(tmp_path / 'chroma', 'b', dict(HFlickr=[-7.0, -5.0], Hday2night=[-6.0]))
+    _chroma_result(tmp_path / 'chroma', 'c', dict(HFlickr=[float('nan'), -4.0], Hday2night=[-5.0]))
+    chroma = read_chroma_board(str(tmp_path / 'chroma'))
+    assert chroma == pytest.approx(dict(a=-4.5, b=-6.0, c=-4.5))
+    real = _board('data/real-dev', 1000.0, dict(a=600.0, b=400.0, c=500.0, d=450.0))
+    selection = select_default([real], ['a', 'b', 'c', 'd'], chroma)
+    assert selection.default == 'c' and selection.comparison_only == []
+    reasons = {row['name']: row['reasons'] for row in selection.table}
+    assert 'greys objects' in reasons['b'][0] and 'no chroma measurement' in reasons['d'][0]
+    assert select_default([real], ['a', 'b', 'c', 'd']).default == 'b'  # without the check: the lowest fMSE
+    _chroma_result(tmp_path / 'eval', 'a', dict(HFlickr=[0.0]), root='/x/main/data/samples')
+    with pytest.raises(ValueError, match='evaluation data'):
+        read_chroma_board(str(tmp_path / 'eval'))
+    _chroma_result(tmp_path / 'chroma', 'e', dict(HFlickr=[0.0]), root='data/bsds500-dev')
+    with pytest.raises(ValueError, match='different datasets'):
+        read_chroma_board(str(tmp_path / 'chroma'))

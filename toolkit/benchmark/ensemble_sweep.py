@@ -1,0 +1,124 @@
+"""How a two-model ensemble scores for each weight, on a dev set, in one pass (``tools/ensemble_sweep.py``).
+
+For the weight ``w`` of the first model the ensemble's output is ``w·a + (1 − w)·b`` (:class:`~toolkit.models.ensemble.
+HarmonizationEnsemble`), so one run of each member gives every weight:
+
+* **native fMSE** (what the selection's native boards score): each member through the full-resolution path at the
+  image's own size (``harmony harmonize``), the weighted mean rounded as the Harmonizer rounds it, scored with
+  :func:`~toolkit.metrics.harmonization_metric.native_image_metrics`; with the images made worse than the input;
+* **chroma shift** (what the selection's chroma check reads, :func:`toolkit.benchmark.selection.read_chroma_board`):
+  the members' 256² outputs as ``tools/change_calibration.py`` scores them, weighted, and the foreground's mean CIELAB
+  chroma against the real object's.
+
+Both are averaged per subset, then over subsets, as the selection averages them. A diagnostic for choosing an
+ensemble's weight on dev data; evaluation data is refused.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+#: the grid of first-member weights swept by default
+DEFAULT_WEIGHTS = (0.5, 0.6, 0.7, 0.8)
+
+
+def _native_rows(models: Sequence[str], data_root: str, weights: Sequence[float]) -> list[dict]:
+    from toolkit.apis import Harmonizer
+    from toolkit.apis.full_res_eval import NATIVE_PROFILE
+    from toolkit.datasets import IHarmony4Dataset, read_image, read_mask
+    from toolkit.datasets.transforms.processing import match_size
+    from toolkit.metrics.harmonization_metric import native_image_metrics
+    harmonizers = [Harmonizer.from_pretrained(name) for name in models]
+    dataset = IHarmony4Dataset(data_root, split='test')
+    rows = []
+    for index in range(len(dataset)):
+        info = dataset.get_data_info(index)
+        composite = read_image(info['composite_path'])
+        real = match_size(read_image(info['gt_path']), composite.shape[:2], info['gt_path'], info['composite_path'],
+                          kind='image')
+        mask = match_size(read_mask(info['mask_path'], dtype=np.uint8), composite.shape[:2], info['mask_path'],
+                          info['composite_path'])
+        first, second = (h.harmonize(composite, mask).astype(np.float32) for h in harmonizers)
+        row = dict(name=info['name'], input_fMSE=native_image_metrics(composite, real, mask, NATIVE_PROFILE)['fMSE'])
+        for weight in weights:
+            mean = np.round(np.clip(weight * first + (1 - weight) * second, 0, 255)).astype(np.uint8)
+            row[weight] = native_image_metrics(mean, real, mask, NATIVE_PROFILE)['fMSE']
+        rows.append(row)
+    return rows
+
+
+def _chroma_rows(models: Sequence[str], data_root: str, weights: Sequence[float]) -> list[dict]:
+    from mmengine.dataset import pseudo_collate
+    from torch.utils.data import DataLoader
+
+    from toolkit.metrics import get_profile
+    from toolkit.metrics.harmonization_metric import prepare_for_profile
+
+    from .calibration import image_calibration
+    from .models import build_model, check_scorable, resolve_model
+    from .quality import build_dataset
+    profile = get_profile('toolkit')
+    built = []
+    for name in models:
+        spec = resolve_model(name)
+        model = build_model(spec)
+        check_scorable(spec, model)
+        built.append(model)
+    rows = []
+    with torch.no_grad():
+        for batch in DataLoader(build_dataset(data_root, 256, profile=profile), batch_size=8,
+                                collate_fn=pseudo_collate):
+            outputs = []
+            for model in built:
+                samples = model(**model.data_preprocessor(batch), mode='predict')
+                outputs.append(torch.stack([sample.pred_img.float().clamp(0, 255) for sample in samples]))
+            for number, sample in enumerate(samples):
+                row = dict(name=sample.name)
+                for weight in weights:
+                    output = weight * outputs[0][number] + (1 - weight) * outputs[1][number]
+                    scored, real, mask = prepare_for_profile(output.cpu(), sample.gt_img.cpu(),
+                                                             sample.soft_mask.cpu(), profile)
+                    composite = prepare_for_profile(sample.composite_img.cpu(), sample.gt_img.cpu(),
+                                                    sample.soft_mask.cpu(), profile)[0]
+                    row[weight] = image_calibration(composite[None], scored[None], real[None], mask[None],
+                                                    shrink=(1.0,))[0]['chroma_shift']
+                rows.append(row)
+    return rows
+
+
+def _over_subsets(rows: Sequence[dict], key) -> float:
+    by_subset: dict[str, list] = {}
+    for row in rows:
+        value = key(row)
+        if value == value:  # NaN: no foreground
+            by_subset.setdefault(row['name'].split('/')[0], []).append(value)
+    return float(np.mean([np.mean(values) for values in by_subset.values()]))
+
+
+def sweep_ensemble_weights(models: Sequence[str], data_root: str,
+                           weights: Sequence[float] = DEFAULT_WEIGHTS) -> dict:
+    """Score ``w·models[0] + (1 − w)·models[1]`` for each ``w`` in ``weights`` on ``data_root``'s test split.
+
+    Returns:
+        ``dict(models, data_root, input_fMSE, rows=[{weight, fMSE, worse, chroma_shift}], images)``: fMSE and chroma
+        shift averaged per subset then over subsets; ``worse`` counts the images whose fMSE exceeds the input's.
+
+    Raises:
+        ValueError: not two models, a weight outside [0, 1], or evaluation data.
+    """
+    from .selection import is_evaluation_data
+    if len(models) != 2:
+        raise ValueError(f'the sweep mixes two models; got {len(models)}')
+    if any(not 0 <= w <= 1 for w in weights):
+        raise ValueError(f'weights must lie in [0, 1]; got {list(weights)}')
+    if is_evaluation_data(data_root):
+        raise ValueError(f'{data_root} is evaluation data; choose an ensemble\'s weight on a dev set only')
+    native = _native_rows(models, data_root, weights)
+    chroma = _chroma_rows(models, data_root, weights)
+    rows = [dict(weight=w, fMSE=_over_subsets(native, lambda row, w=w: row[w]),
+                 worse=sum(1 for row in native if row[w] > row['input_fMSE']),
+                 chroma_shift=_over_subsets(chroma, lambda row, w=w: row[w])) for w in weights]
+    return dict(models=list(models), data_root=data_root, images=len(native),
+                input_fMSE=_over_subsets(native, lambda row: row['input_fMSE']), rows=rows)

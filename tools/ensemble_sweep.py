@@ -1,0 +1,44 @@
+"""Score a two-model ensemble for each weight on a dev set: native fMSE, images made worse, chroma shift.
+
+    python tools/ensemble_sweep.py MODEL_A MODEL_B --data-root data/real-dev [--weights 0.5 0.6 0.7 0.8]
+        [--out sweep.json]
+
+The weight is MODEL_A's (MODEL_B gets 1 − w). MODEL is a zoo name or CONFIG.py:CHECKPOINT. The quantities are the
+selection's (toolkit/benchmark/ensemble_sweep.py): native fMSE through the full-resolution path, and the 256²
+foreground chroma against the real objects, each averaged per subset then over subsets. Dev sets only.
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('models', nargs=2)
+    parser.add_argument('--data-root', required=True)
+    parser.add_argument('--weights', type=float, nargs='+')
+    parser.add_argument('--out', help='write the result as JSON')
+    args = parser.parse_args(argv)
+    from toolkit.benchmark.ensemble_sweep import DEFAULT_WEIGHTS, sweep_ensemble_weights
+    from toolkit.datasets.io import HarmonizationDataError
+    try:
+        result = sweep_ensemble_weights(args.models, args.data_root, args.weights or DEFAULT_WEIGHTS)
+    except (FileNotFoundError, ValueError, RuntimeError, KeyError, HarmonizationDataError) as error:
+        sys.exit(f'error: {error}')
+    print(f'{args.models[0]} (w) + {args.models[1]} (1 - w) on {args.data_root} ({result["images"]} images); '
+          f'input fMSE {result["input_fMSE"]:.1f}')
+    print('| w | native fMSE | worse than input | chroma shift (256²) |\n|---:|---:|---:|---:|')
+    for row in result['rows']:
+        print(f'| {row["weight"]:g} | {row["fMSE"]:.1f} | {row["worse"]} of {result["images"]} | '
+              f'{row["chroma_shift"]:+.2f} |')
+    if args.out:
+        with open(args.out, 'w', encoding='utf-8') as handle:
+            json.dump(result, handle, indent=1)
+        print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    main()
