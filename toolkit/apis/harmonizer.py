@@ -337,22 +337,30 @@ class Harmonizer:
         averaged), or the model alone."""
         return getattr(self.model, 'weighted_members', None) or [(self.model, 1.0)]
 
+    def _predict(self, prepared: list, full_res: bool, references: Optional[list] = None):
+        """The network step: the low-resolution inputs and, per model (an ensemble's members, or the model),
+        ``(predictions, colour mapping or None, weight)``."""
+        lows = [self._low_resolution(composite, soft_mask) for composite, soft_mask in prepared]
+        predicted = [(*self._run_model([low[0] for low in lows], [low[1] for low in lows], full_res, references,
+                                       model=model), weight) for model, weight in self._weighted_models()]
+        return lows, predicted
+
+    def _bands(self, prepared: list, lows: list, predicted: list, full_res: bool) -> list:
+        """One band function per image: each model's change carried to full resolution its own way, averaged with
+        the models' weights."""
+        bands = []
+        for index, ((composite, _), (low_composite, low_mask)) in enumerate(zip(prepared, lows)):
+            weighted = [(self._band_function(composite, low_composite, low_mask, predictions[index],
+                                             None if mapping is None else mapping.select(index), full_res), weight)
+                        for predictions, mapping, weight in predicted]
+            bands.append(weighted[0][0] if len(weighted) == 1 else _weighted_band(weighted))
+        return bands
+
     def _harmonize_prepared(self, prepared: list, full_res: bool, in_place: bool = False,
                             references: Optional[list] = None) -> list:
-        lows = [self._low_resolution(composite, soft_mask) for composite, soft_mask in prepared]
-        bands = [[] for _ in prepared]  # per image: (band function, weight) of each model
-        for model, weight in self._weighted_models():
-            predictions, mapping = self._run_model([low[0] for low in lows], [low[1] for low in lows], full_res,
-                                                   references, model=model)
-            for index, ((composite, _), (low_composite, low_mask)) in enumerate(zip(prepared, lows)):
-                single = None if mapping is None else mapping.select(index)
-                bands[index].append((self._band_function(composite, low_composite, low_mask, predictions[index],
-                                                         single, full_res), weight))
-        outputs = []
-        for (composite, soft_mask), weighted in zip(prepared, bands):
-            band = weighted[0][0] if len(weighted) == 1 else _weighted_band(weighted)
-            outputs.append(apply_in_bands(composite, soft_mask, band, out=composite if in_place else None))
-        return outputs
+        lows, predicted = self._predict(prepared, full_res, references)
+        return [apply_in_bands(composite, soft_mask, band, out=composite if in_place else None)
+                for (composite, soft_mask), band in zip(prepared, self._bands(prepared, lows, predicted, full_res))]
 
     def harmonize(self, image, mask, full_res: Optional[bool] = None, references=None):
         """Harmonize one composite, or lists of composites and masks (processed in batches).

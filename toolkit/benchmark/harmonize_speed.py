@@ -56,13 +56,11 @@ def _child(model: str, image: str, mask: str, output: str, full_res: bool, threa
     composite, soft_mask = harmonizer.prepare(image, mask)
     times['read_s'] = time.perf_counter() - mark
     mark = time.perf_counter()
-    low_composite, low_mask = harmonizer._low_resolution(composite, soft_mask)
-    prediction, mapping = harmonizer._run_model([low_composite], [low_mask], full_res)
+    lows, predicted = harmonizer._predict([(composite, soft_mask)], full_res)  # every member of an ensemble
     times['model_s'] = time.perf_counter() - mark
     mark = time.perf_counter()
     from toolkit.apis.full_res import apply_in_bands
-    band = harmonizer._band_function(composite, low_composite, low_mask, prediction[0],
-                                     None if mapping is None else mapping.select(0), full_res)
+    band = harmonizer._bands([(composite, soft_mask)], lows, predicted, full_res)[0]
     output_image = apply_in_bands(composite, soft_mask, band, out=composite)
     times['full_res_s'] = time.perf_counter() - mark
     mark = time.perf_counter()

@@ -55,7 +55,6 @@ class HarmonizationEnsemble(BaseModel):
 
     Example:
         >>> import torch
-        >>> from toolkit.structures import HarmonizationDataSample
         >>> ensemble = HarmonizationEnsemble(['configs/baselines/reinhard-lab_iharmony4-256.py',
         ...                                   'configs/baselines/copy-paste_iharmony4-256.py'], weights=[1, 3])
         >>> composite = torch.randint(0, 256, (1, 3, 32, 32), dtype=torch.uint8)
@@ -110,7 +109,8 @@ class HarmonizationEnsemble(BaseModel):
                 load_weights(member, path)
         return self
 
-    def _member_outputs(self, inputs, data_samples):
+    def _member_outputs(self, inputs) -> list:
+        """Each member's ``(B, 3, H, W)`` output on 0–255, from its own preprocessing of the raw inputs."""
         outputs = []
         for member in self.members:
             data = member.data_preprocessor(dict(inputs=inputs, data_samples=None))
@@ -128,7 +128,7 @@ class HarmonizationEnsemble(BaseModel):
             raise ValueError(f"mode must be 'tensor', 'predict' or 'loss'; got {mode!r}")
         with torch.no_grad():
             mean = sum(weight * output for weight, output in zip(self.member_weights,
-                                                                 self._member_outputs(inputs, data_samples)))
+                                                                 self._member_outputs(inputs)))
         if mode == 'tensor':
             return mean
         if data_samples is None:
