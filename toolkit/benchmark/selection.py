@@ -86,6 +86,21 @@ def _subset_means(per_image: Sequence[dict], output: str) -> dict:
     return summarize([dict(row[output], subset=row['name'].split('/')[0]) for row in per_image])['subsets']
 
 
+def _tool_results(folder: str, tool: str):
+    """``(path, result)`` of each ``tool --out`` JSON in ``folder`` (per-image results naming their model), sorted by
+    file name; results of evaluation data, or that do not say their data, are refused."""
+    paths = sorted(osp.join(folder, name) for name in os.listdir(folder) if name.endswith('.json'))
+    if not paths:
+        raise ValueError(f'{folder}: no {tool} results (*.json) in it')
+    for path in paths:
+        with open(path, encoding='utf-8') as handle:
+            result = json.load(handle)
+        if 'per_image' not in result or 'model' not in result:
+            raise ValueError(f'{path}: not a {tool} --out result')
+        _refuse_evaluation_data(path, result.get('data_root'))
+        yield path, result
+
+
 def read_native_board(folder: str) -> dict:
     """A folder of ``tools/full_res_eval.py --out`` JSONs (one per model, same dev set, ``--min-side 0``) as a
     leaderboard of what ``harmony harmonize`` gives: each image at its own size through the full-resolution path.
@@ -93,26 +108,18 @@ def read_native_board(folder: str) -> dict:
     Raises:
         ValueError: no results, evaluation data, files scored on different data or images.
     """
-    paths = sorted(osp.join(folder, name) for name in os.listdir(folder) if name.endswith('.json'))
-    if not paths:
-        raise ValueError(f'{folder}: no tools/full_res_eval.py results (*.json) in it')
-    models, roots, images = [], set(), None
+    models, roots, images, first = [], set(), None, None
     board = None
-    for path in paths:
-        with open(path, encoding='utf-8') as handle:
-            result = json.load(handle)
-        if 'per_image' not in result or 'model' not in result:
-            raise ValueError(f'{path}: not a tools/full_res_eval.py --out result')
-        _refuse_evaluation_data(path, result.get('data_root'))
+    for path, result in _tool_results(folder, 'tools/full_res_eval.py'):
         roots.add(result['data_root'])
         names = [row['name'] for row in result['per_image']]
         if images is None:
-            images = names
+            images, first = names, path
             board = dict(dataset=dict(data_root=result['data_root'], resolution='native', output=HARMONIZE_OUTPUT,
                                       num_images=len(names)),
                          input=dict(subsets=_subset_means(result['per_image'], 'input composite')), models=[])
         elif names != images:
-            raise ValueError(f'{path}: scored on other images than {paths[0]}; a board compares models on the same '
+            raise ValueError(f'{path}: scored on other images than {first}; a board compares models on the same '
                              'images')
         models.append(dict(name=result['model'], quality=dict(subsets=_subset_means(result['per_image'],
                                                                                      HARMONIZE_OUTPUT))))
@@ -135,16 +142,8 @@ def read_chroma_board(folder: str) -> dict[str, float]:
     Raises:
         ValueError: no results, evaluation data, results on different data, or one model twice.
     """
-    paths = sorted(osp.join(folder, name) for name in os.listdir(folder) if name.endswith('.json'))
-    if not paths:
-        raise ValueError(f'{folder}: no tools/change_calibration.py results (*.json) in it')
     shifts, roots = {}, set()
-    for path in paths:
-        with open(path, encoding='utf-8') as handle:
-            result = json.load(handle)
-        if 'per_image' not in result or 'model' not in result:
-            raise ValueError(f'{path}: not a tools/change_calibration.py --out result')
-        _refuse_evaluation_data(path, result.get('data_root'))
+    for path, result in _tool_results(folder, 'tools/change_calibration.py'):
         roots.add(osp.normpath(result['data_root']))
         if result['model'] in shifts:
             raise ValueError(f'{path}: a second chroma result for {result["model"]}')
