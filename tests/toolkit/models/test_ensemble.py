@@ -116,3 +116,20 @@ def test_index_members_must_match_the_config_and_be_released(tmp_path, monkeypat
     index.write_text(yaml.safe_dump({'Models': entries}))
     with pytest.raises(ValueError, match='at least two member names'):
         zoo.load_index()
+
+
+def test_a_merged_checkpoint_runs_the_same_ensemble_from_its_config(tmp_path):
+    """``CONFIG.py:CHECKPOINT`` with one file holding ``members.<k>.*`` (what docs/ensemble.md tells a user who
+    builds an ensemble outside the index) gives the zoo entry's output, bit for bit."""
+    from safetensors.torch import save_file
+    zoo_model = zoo.get_model(ENSEMBLE)
+    merged = tmp_path / 'merged.safetensors'
+    save_file({key: value.contiguous() for key, value in zoo_model.state_dict().items()}, str(merged))
+    config = zoo.get_model_info(ENSEMBLE).config
+    image = np.random.default_rng(2).integers(0, 256, (200, 300, 3), dtype=np.uint8)
+    mask = np.zeros((200, 300), np.uint8)
+    mask[50:150, 80:220] = 255
+    from_file = Harmonizer.from_pretrained(f'{config}:{merged}').harmonize(image, mask)
+    assert np.array_equal(from_file, Harmonizer.from_pretrained(ENSEMBLE).harmonize(image, mask))
+    with pytest.raises(ValueError, match='no checkpoint was given'):
+        Harmonizer.from_pretrained(config)  # members with learned weights need them
