@@ -132,12 +132,13 @@ def info(name):
     console.print(f'config:  {osp.relpath(model.config)}')
     if model.paper:
         console.print(f'paper:   {model.paper.get("Title", "")} {model.paper.get("URL", "")}')
+    # markup off: "[bundled]" would be read as a Rich style tag and vanish
     if model.weights and not hasattr(model.weights, 'sha256'):  # an ensemble: its members' weights
-        console.print(f'weights: {model.weights.uri}  [{model.weights_status}]')
+        console.print(f'weights: {model.weights.uri}  [{model.weights_status}]', markup=False)
     elif model.weights:
         weights = model.weights
         console.print(f'weights: {weights.uri}  [{model.weights_status}]\n         sha256 {weights.sha256}  '
-                      f'size {weights.size} bytes')
+                      f'size {weights.size} bytes', markup=False)
     else:
         successor = superseded_by(name)
         console.print(f'weights: {model.weights_status}' + (f' (superseded by {successor})' if successor else ''))

@@ -112,6 +112,11 @@ def test_cli_list_info_and_errors(tmp_path):
     assert 'reinhard-lab' in runner.invoke(harmony, ['list', '*reinhard*']).output
     info = runner.invoke(harmony, ['info', 'reinhard-lab'])
     assert info.exit_code == 0 and 'configs/baselines/reinhard-lab_iharmony4-256.py' in info.output
+    # the weights line says where the weights are and whether they are here (Rich once swallowed "[bundled]")
+    bundled = runner.invoke(harmony, ['info', 'colorcurves_adam-6k-warm-3k-warm-3k_matched-256']).output
+    assert '[bundled]' in bundled and 'sha256 b03bf6e7' in bundled
+    ensemble = runner.invoke(harmony, ['info', 'ensemble_colorcurves-0p7-clharmony-s-0p3_matched-256']).output
+    assert "the members' own: colorcurves_adam-6k-warm-3k-warm-3k_matched-256" in ensemble and '[bundled]' in ensemble
     unknown = runner.invoke(harmony, ['harmonize', '--model', 'nope', INR_COMPOSITE, INR_MASK, '-o', out])
     assert unknown.exit_code == 1 and unknown.output.strip() == (
         "Error: unknown model 'nope'; `harmony list` shows them all")
