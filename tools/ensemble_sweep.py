@@ -1,7 +1,7 @@
 """Score a two-model ensemble for each weight on a dev set: native fMSE, images made worse, chroma shift.
 
     python tools/ensemble_sweep.py MODEL_A MODEL_B --data-root data/real-dev [--weights 0.5 0.6 0.7 0.8]
-        [--out sweep.json]
+        [--colour-mean rgb|chroma] [--out sweep.json]
 
 The weight is MODEL_A's (MODEL_B gets 1 − w). MODEL is a zoo name or CONFIG.py:CHECKPOINT. The quantities are the
 selection's (toolkit/benchmark/ensemble_sweep.py): native fMSE through the full-resolution path, and the 256²
@@ -20,15 +20,19 @@ def main(argv=None):
     parser.add_argument('models', nargs=2)
     parser.add_argument('--data-root', required=True)
     parser.add_argument('--weights', type=float, nargs='+')
+    parser.add_argument('--colour-mean', default='rgb', choices=('rgb', 'chroma'),
+                        help="the ensemble's colour_mean: the plain RGB mean or the chroma-preserving one")
     parser.add_argument('--out', help='write the result as JSON')
     args = parser.parse_args(argv)
     from toolkit.benchmark.ensemble_sweep import DEFAULT_WEIGHTS, sweep_ensemble_weights
     from toolkit.datasets.io import HarmonizationDataError
     try:
-        result = sweep_ensemble_weights(args.models, args.data_root, args.weights or DEFAULT_WEIGHTS)
+        result = sweep_ensemble_weights(args.models, args.data_root, args.weights or DEFAULT_WEIGHTS,
+                                        args.colour_mean)
     except (FileNotFoundError, ValueError, RuntimeError, KeyError, HarmonizationDataError) as error:
         sys.exit(f'error: {error}')
-    print(f'{args.models[0]} (w) + {args.models[1]} (1 - w) on {args.data_root} ({result["images"]} images); '
+    print(f'{args.models[0]} (w) + {args.models[1]} (1 - w), {args.colour_mean} mean, on {args.data_root} '
+          f'({result["images"]} images); '
           f'input fMSE {result["input_fMSE"]:.1f}')
     print('| w | native fMSE | worse than input | chroma shift (256²) |\n|---:|---:|---:|---:|')
     for row in result['rows']:

@@ -199,14 +199,14 @@ def _mapping_band(mapping) -> BandFunction:
     return harmonize_band
 
 
-def _weighted_band(weighted: Sequence[tuple[BandFunction, float]]) -> BandFunction:
-    """The weighted mean of band functions (an ensemble's members, each carried to full resolution its own way).
+def _mixed_band(bands: Sequence[BandFunction], mix: Callable) -> BandFunction:
+    """An ensemble's band function: its members' (each carried to full resolution its own way) mixed by ``mix``
+    (the ensemble's ``mix_levels``).
 
-    Each member's levels are clipped to 0–255 first, as its own output would be: the mean of what the members
+    Each member's levels are clipped to 0–255 first, as its own output would be: the mix of what the members
     deliver, not of values that one of them would have clipped."""
     def harmonize_band(pixels: np.ndarray, rows, cols) -> np.ndarray:
-        return sum(np.float32(weight) * np.clip(np.asarray(band(pixels, rows, cols), dtype=np.float32), 0, 255)
-                   for band, weight in weighted)
+        return mix([np.clip(np.asarray(band(pixels, rows, cols), dtype=np.float32), 0, 255) for band in bands])
 
     return harmonize_band
 
@@ -346,14 +346,14 @@ class Harmonizer:
         return lows, predicted
 
     def _bands(self, prepared: list, lows: list, predicted: list, full_res: bool) -> list:
-        """One band function per image: each model's change carried to full resolution its own way, averaged with
-        the models' weights."""
+        """One band function per image: each model's change carried to full resolution its own way, mixed as the
+        ensemble mixes its members (its ``mix_levels``)."""
         bands = []
         for index, ((composite, _), (low_composite, low_mask)) in enumerate(zip(prepared, lows)):
-            weighted = [(self._band_function(composite, low_composite, low_mask, predictions[index],
-                                             None if mapping is None else mapping.select(index), full_res), weight)
-                        for predictions, mapping, weight in predicted]
-            bands.append(weighted[0][0] if len(weighted) == 1 else _weighted_band(weighted))
+            members = [self._band_function(composite, low_composite, low_mask, predictions[index],
+                                           None if mapping is None else mapping.select(index), full_res)
+                       for predictions, mapping, _ in predicted]
+            bands.append(members[0] if len(members) == 1 else _mixed_band(members, self.model.mix_levels))
         return bands
 
     def _harmonize_prepared(self, prepared: list, full_res: bool, in_place: bool = False,

@@ -1,7 +1,8 @@
 """How a two-model ensemble scores for each weight, on a dev set, in one pass (``tools/ensemble_sweep.py``).
 
 For the weight ``w`` of the first model the ensemble's output is ``w·a + (1 − w)·b`` (:class:`~toolkit.models.ensemble.
-HarmonizationEnsemble`), so one run of each member gives every weight:
+HarmonizationEnsemble`; with ``colour_mean='chroma'`` the chroma-preserving mean), so one run of each member gives
+every weight:
 
 * **native fMSE** (what the selection's native boards score): each member through the full-resolution path at the
   image's own size (``harmony harmonize``), the weighted mean rounded as the Harmonizer rounds it, scored with
@@ -24,12 +25,13 @@ import torch
 DEFAULT_WEIGHTS = (0.5, 0.6, 0.7, 0.8)
 
 
-def _native_rows(models: Sequence[str], data_root: str, weights: Sequence[float]) -> list[dict]:
+def _native_rows(models: Sequence[str], data_root: str, weights: Sequence[float], colour_mean: str) -> list[dict]:
     from toolkit.apis import Harmonizer
     from toolkit.apis.full_res_eval import NATIVE_PROFILE
     from toolkit.datasets import IHarmony4Dataset, read_image, read_mask
     from toolkit.datasets.transforms.processing import match_size
     from toolkit.metrics.harmonization_metric import native_image_metrics
+    from toolkit.models.ensemble import mix_levels
     harmonizers = [Harmonizer.from_pretrained(name) for name in models]
     dataset = IHarmony4Dataset(data_root, split='test')
     rows = []
@@ -43,18 +45,20 @@ def _native_rows(models: Sequence[str], data_root: str, weights: Sequence[float]
         first, second = (h.harmonize(composite, mask).astype(np.float32) for h in harmonizers)
         row = dict(name=info['name'], input_fMSE=native_image_metrics(composite, real, mask, NATIVE_PROFILE)['fMSE'])
         for weight in weights:
-            mean = np.round(np.clip(weight * first + (1 - weight) * second, 0, 255)).astype(np.uint8)
+            mean = np.round(np.clip(mix_levels([first, second], (weight, 1 - weight), colour_mean), 0, 255))
+            mean = mean.astype(np.uint8)
             row[weight] = native_image_metrics(mean, real, mask, NATIVE_PROFILE)['fMSE']
         rows.append(row)
     return rows
 
 
-def _chroma_rows(models: Sequence[str], data_root: str, weights: Sequence[float]) -> list[dict]:
+def _chroma_rows(models: Sequence[str], data_root: str, weights: Sequence[float], colour_mean: str) -> list[dict]:
     from mmengine.dataset import pseudo_collate
     from torch.utils.data import DataLoader
 
     from toolkit.metrics import get_profile
     from toolkit.metrics.harmonization_metric import prepare_for_profile
+    from toolkit.models.ensemble import mix_outputs
 
     from .calibration import image_calibration
     from .models import build_model, check_scorable, resolve_model
@@ -77,7 +81,8 @@ def _chroma_rows(models: Sequence[str], data_root: str, weights: Sequence[float]
             for number, sample in enumerate(samples):
                 row = dict(name=sample.name)
                 for weight in weights:
-                    output = weight * outputs[0][number] + (1 - weight) * outputs[1][number]
+                    output = mix_outputs([outputs[0][number], outputs[1][number]], (weight, 1 - weight),
+                                         colour_mean)
                     scored, real, mask = prepare_for_profile(output.cpu(), sample.gt_img.cpu(),
                                                              sample.soft_mask.cpu(), profile)
                     composite = prepare_for_profile(sample.composite_img.cpu(), sample.gt_img.cpu(),
@@ -97,13 +102,15 @@ def _over_subsets(rows: Sequence[dict], key) -> float:
     return float(np.mean([np.mean(values) for values in by_subset.values()]))
 
 
-def sweep_ensemble_weights(models: Sequence[str], data_root: str,
-                           weights: Sequence[float] = DEFAULT_WEIGHTS) -> dict:
-    """Score ``w·models[0] + (1 − w)·models[1]`` for each ``w`` in ``weights`` on ``data_root``'s test split.
+def sweep_ensemble_weights(models: Sequence[str], data_root: str, weights: Sequence[float] = DEFAULT_WEIGHTS,
+                           colour_mean: str = 'rgb') -> dict:
+    """Score ``w·models[0] + (1 − w)·models[1]`` for each ``w`` in ``weights`` on ``data_root``'s test split, mixed
+    as an ensemble with this ``colour_mean`` mixes (:mod:`toolkit.models.ensemble`).
 
     Returns:
-        ``dict(models, data_root, input_fMSE, rows=[{weight, fMSE, worse, chroma_shift}], images)``: fMSE and chroma
-        shift averaged per subset then over subsets; ``worse`` counts the images whose fMSE exceeds the input's.
+        ``dict(models, data_root, colour_mean, input_fMSE, rows=[{weight, fMSE, worse, chroma_shift}], images)``:
+        fMSE and chroma shift averaged per subset then over subsets; ``worse`` counts the images whose fMSE exceeds
+        the input's.
 
     Raises:
         ValueError: not two models, a weight outside [0, 1], or evaluation data.
@@ -115,10 +122,10 @@ def sweep_ensemble_weights(models: Sequence[str], data_root: str,
         raise ValueError(f'weights must lie in [0, 1]; got {list(weights)}')
     if is_evaluation_data(data_root):
         raise ValueError(f'{data_root} is evaluation data; choose an ensemble\'s weight on a dev set only')
-    native = _native_rows(models, data_root, weights)
-    chroma = _chroma_rows(models, data_root, weights)
+    native = _native_rows(models, data_root, weights, colour_mean)
+    chroma = _chroma_rows(models, data_root, weights, colour_mean)
     rows = [dict(weight=w, fMSE=_over_subsets(native, lambda row, w=w: row[w]),
                  worse=sum(1 for row in native if row[w] > row['input_fMSE']),
                  chroma_shift=_over_subsets(chroma, lambda row, w=w: row[w])) for w in weights]
-    return dict(models=list(models), data_root=data_root, images=len(native),
+    return dict(models=list(models), data_root=data_root, colour_mean=colour_mean, images=len(native),
                 input_fMSE=_over_subsets(native, lambda row: row['input_fMSE']), rows=rows)

@@ -20,13 +20,36 @@ from __future__ import annotations
 import os.path as osp
 from typing import Optional, Sequence, Union
 
+import numpy as np
 import torch
 from mmengine.model import BaseDataPreprocessor, BaseModel
-from torch import nn
+from torch import Tensor, nn
 
 from toolkit.registry import MODELS
 
 REPO_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+#: how members' colours are averaged: ``'rgb'`` the plain weighted mean; ``'chroma'`` the chroma-preserving mean
+#: (:func:`toolkit.ops.color.chroma_preserving_mean`: the plain mean of two hues is greyer than either)
+COLOUR_MEANS = ('rgb', 'chroma')
+
+
+def mix_outputs(outputs: Sequence[Tensor], weights: Sequence[float], colour_mean: str = 'rgb') -> Tensor:
+    """The ensemble of members' outputs ``(..., 3, H, W)`` on 0–255 (each already clipped to 0–255)."""
+    if colour_mean == 'rgb':
+        return sum(weight * output for weight, output in zip(weights, outputs))
+    if colour_mean == 'chroma':
+        from toolkit.ops.color import chroma_preserving_mean
+        return chroma_preserving_mean(outputs, weights)
+    raise ValueError(f'colour_mean must be one of {COLOUR_MEANS}; got {colour_mean!r}')
+
+
+def mix_levels(levels: Sequence[np.ndarray], weights: Sequence[float], colour_mean: str = 'rgb') -> np.ndarray:
+    """:func:`mix_outputs` for ``(h, w, 3)`` float arrays on 0–255 (the full-resolution bands)."""
+    if colour_mean == 'rgb':
+        return sum(np.float32(weight) * np.asarray(level, np.float32) for weight, level in zip(weights, levels))
+    tensors = [torch.from_numpy(np.ascontiguousarray(np.asarray(level, np.float32).transpose(2, 0, 1)))
+               for level in levels]
+    return mix_outputs(tensors, weights, colour_mean).numpy().transpose(1, 2, 0).astype(np.float32)
 
 
 def _member_config(member: Union[str, dict]):
@@ -48,6 +71,9 @@ class HarmonizationEnsemble(BaseModel):
         members: each a config file whose ``model`` is a harmonizer (``configs/…/x.py``, relative to the repository
             root) or a model dict.
         weights: one positive weight per member, normalised to sum to one (default: the plain mean).
+        colour_mean: ``'rgb'`` (the weighted mean of the members' RGB values) or ``'chroma'`` (lightness and hue
+            averaged in CIELAB, the chroma the weighted mean of the members' chromas: the plain mean of two hues is
+            greyer than either; :func:`toolkit.ops.color.chroma_preserving_mean`).
 
     Inputs are what each member's own data preprocessor takes (``composite`` uint8 ``(B, 3, H, W)``, ``mask``
     ``(B, 1, H, W)``): the ensemble's preprocessor only moves them to the device, and each member normalises them
@@ -71,8 +97,11 @@ class HarmonizationEnsemble(BaseModel):
     uses_references = False
 
     def __init__(self, members: Sequence[Union[str, dict]], weights: Optional[Sequence[float]] = None,
-                 data_preprocessor: Optional[dict] = None, init_cfg=None):
+                 colour_mean: str = 'rgb', data_preprocessor: Optional[dict] = None, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor or BaseDataPreprocessor(), init_cfg=init_cfg)
+        if colour_mean not in COLOUR_MEANS:
+            raise ValueError(f'colour_mean must be one of {COLOUR_MEANS}; got {colour_mean!r}')
+        self.colour_mean = colour_mean
         from .builder import build_model_from_config
         if len(members) < 2:
             raise ValueError(f'an ensemble needs at least two members; got {len(members)}')
@@ -97,6 +126,10 @@ class HarmonizationEnsemble(BaseModel):
     def weighted_members(self) -> list[tuple[nn.Module, float]]:
         """``[(member, weight)]``, weights summing to one."""
         return list(zip(self.members, self.member_weights))
+
+    def mix_levels(self, levels: Sequence[np.ndarray]) -> np.ndarray:
+        """The members' full-resolution levels ``(h, w, 3)`` (each clipped to 0–255) → the ensemble's."""
+        return mix_levels(levels, self.member_weights, self.colour_mean)
 
     def load_member_weights(self, paths: Sequence[str]) -> 'HarmonizationEnsemble':
         """Load each member's own weights file (strictly and safely, :func:`toolkit.hub.load_weights`); ``None``
@@ -127,8 +160,7 @@ class HarmonizationEnsemble(BaseModel):
         if mode not in ('predict', 'tensor'):
             raise ValueError(f"mode must be 'tensor', 'predict' or 'loss'; got {mode!r}")
         with torch.no_grad():
-            mean = sum(weight * output for weight, output in zip(self.member_weights,
-                                                                 self._member_outputs(inputs)))
+            mean = mix_outputs(self._member_outputs(inputs), self.member_weights, self.colour_mean)
         if mode == 'tensor':
             return mean
         if data_samples is None:

@@ -5,6 +5,8 @@ point, CIE ε = 216/24389-style thresholds), so results agree to float precision
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 from torch import Tensor
 
@@ -47,3 +49,35 @@ def lab_to_rgb(lab: Tensor) -> Tensor:
     linear = _channels_first_matmul(torch.linalg.inv(_RGB_TO_XYZ), xyz)
     rgb = torch.where(linear > 0.0031308, 1.055 * linear.clamp_min(1e-12) ** (1 / 2.4) - 0.055, 12.92 * linear)
     return rgb.clamp(0, 1)
+
+
+def chroma_preserving_mean(images: Sequence[Tensor], weights: Sequence[float]) -> Tensor:
+    """A weighted mean of colours that does not grey them: in CIELAB, lightness and the a/b direction are the
+    weighted means, and the chroma ``√(a² + b²)`` is the weighted mean of the images' chromas.
+
+    The plain mean of two colours of different hue is greyer than either (the mean of two a/b vectors is shorter than
+    their mean length); this keeps the mean's hue and restores its length. Where the mean a/b vector vanishes (opposite
+    hues) the result stays grey; a restored chroma outside the sRGB gamut is clipped by :func:`lab_to_rgb`.
+
+    Args:
+        images: ``(..., 3, H, W)`` sRGB on 0–255, one per weight.
+        weights: non-negative, summing to one.
+
+    Returns:
+        ``(..., 3, H, W)`` on 0–255.
+
+    Example:
+        >>> red = torch.tensor([170.0, 100.0, 90.0]).view(3, 1, 1)   # a muted red and a muted green
+        >>> green = torch.tensor([100.0, 150.0, 90.0]).view(3, 1, 1)
+        >>> chroma = lambda x: float(rgb_to_lab(x / 255).narrow(-3, 1, 2).norm(dim=-3))
+        >>> plain = (red + green) / 2; kept = chroma_preserving_mean([red, green], [0.5, 0.5])
+        >>> round(chroma(plain), 1), round(chroma(kept), 1), round((chroma(red) + chroma(green)) / 2, 1)
+        (20.6, 35.8, 35.8)
+    """
+    labs = [rgb_to_lab(image.double() / 255.0) for image in images]
+    mean = sum(weight * lab for weight, lab in zip(weights, labs))
+    target = sum(weight * lab[..., 1:3, :, :].norm(dim=-3, keepdim=True) for weight, lab in zip(weights, labs))
+    length = mean[..., 1:3, :, :].norm(dim=-3, keepdim=True)
+    scale = torch.where(length > 1e-6, target / length.clamp_min(1e-6), torch.ones_like(length))
+    mean = torch.cat([mean[..., 0:1, :, :], mean[..., 1:3, :, :] * scale], dim=-3)
+    return (lab_to_rgb(mean) * 255.0).to(images[0].dtype if images[0].is_floating_point() else torch.float32)
