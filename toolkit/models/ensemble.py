@@ -4,7 +4,9 @@ Why a zoo needs one: harmonizers of different kinds fail on different composites
 is safe on texture but cannot tell a far-off object from one that fits; a small encoder–decoder moves far-off
 objects further but greys saturated ones. Their errors are partly independent, so their mean is closer to the
 real image than either (for the squared error, ``‖Σw_k y_k − r‖² = Σw_k‖y_k − r‖² − ½Σ_jk w_j w_k‖y_j − y_k‖²``:
-the mean is never worse than the members' weighted error, and better by how much they disagree).
+the mean is never worse than the members' weighted error, and better by how much they disagree). The plain mean of
+two hues is greyer than either, so colours can also be mixed by a chroma-preserving mean (``colour_mean='chroma'``:
+CIELAB lightness and hue averaged, the chroma the members' mean).
 
 The members are ordinary zoo models: their configs are named here and built as they are; their weights load
 into ``members.<k>.*`` — one checkpoint with those prefixes (``CONFIG.py:CHECKPOINT``), or each member's own file
@@ -12,8 +14,8 @@ into ``members.<k>.*`` — one checkpoint with those prefixes (``CONFIG.py:CHECK
 The ensemble is not trained as a whole: train its members.
 
 :class:`~toolkit.apis.Harmonizer` carries each member's change to full resolution in that member's own way (a
-colour function applied exactly, or a fitted colour transform) and averages the full-resolution results with the
-same weights (:attr:`HarmonizationEnsemble.weighted_members`).
+colour function applied exactly, or a fitted colour transform) and mixes the full-resolution results as the ensemble
+mixes its outputs (:meth:`HarmonizationEnsemble.mix_levels`).
 """
 from __future__ import annotations
 
