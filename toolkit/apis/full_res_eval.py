@@ -20,6 +20,23 @@ NATIVE_PROFILE = dict(name='toolkit-native', resolution=None)
 OUTPUTS = ('input composite', 'bilinear upsampling', 'full-resolution transfer')
 
 
+def native_triplets(data_root: str, subsets: Optional[Sequence[str]] = None, min_side: int = 0):
+    """The test split's triplets at their own size, one at a time: ``(info, composite (H, W, 3) uint8, real (H, W, 3)
+    uint8, mask (H, W) uint8)``, the real image and mask checked against the composite's size; composites whose
+    shorter side is below ``min_side`` are skipped."""
+    dataset = IHarmony4Dataset(data_root, split='test', subsets=subsets)
+    for index in range(len(dataset)):
+        info = dataset.get_data_info(index)
+        composite = read_image(info['composite_path'])
+        if min(composite.shape[:2]) < min_side:
+            continue
+        real = match_size(read_image(info['gt_path']), composite.shape[:2], info['gt_path'], info['composite_path'],
+                          kind='image')
+        mask = match_size(read_mask(info['mask_path'], dtype=np.uint8), composite.shape[:2], info['mask_path'],
+                          info['composite_path'])
+        yield info, composite, real, mask
+
+
 def compare_full_res(harmonizer, data_root: str, subsets: Optional[Sequence[str]] = None, min_side: int = 512,
                      progress: Optional[Callable[[str], None]] = None) -> dict:
     """Mean metrics at native resolution for ``full_res=True`` and ``False`` (and the input composite).
@@ -29,19 +46,10 @@ def compare_full_res(harmonizer, data_root: str, subsets: Optional[Sequence[str]
     Returns:
         ``dict(images=[…], results={output: {metric: mean}}, per_image=[{name, size, output: {metric}}], profile)``.
     """
-    dataset = IHarmony4Dataset(data_root, split='test', subsets=subsets)
     per_image = []
-    for index in range(len(dataset)):
-        info = dataset.get_data_info(index)
-        composite = read_image(info['composite_path'])
-        if min(composite.shape[:2]) < min_side:
-            continue
+    for info, composite, target, mask in native_triplets(data_root, subsets, min_side):
         if progress:
             progress(info['name'])
-        target = match_size(read_image(info['gt_path']), composite.shape[:2], info['gt_path'], info['composite_path'],
-                            kind='image')
-        mask = match_size(read_mask(info['mask_path'], dtype=np.uint8), composite.shape[:2], info['mask_path'],
-                          info['composite_path'])
         row = dict(name=info['name'], size=f'{composite.shape[1]}x{composite.shape[0]}')
         for output_name, full_res in zip(OUTPUTS, (None, False, True)):
             output = composite if full_res is None else harmonizer.harmonize(composite, mask, full_res=full_res)

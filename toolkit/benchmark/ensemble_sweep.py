@@ -27,21 +27,12 @@ DEFAULT_WEIGHTS = (0.5, 0.6, 0.7, 0.8)
 
 def _native_rows(models: Sequence[str], data_root: str, weights: Sequence[float], colour_mean: str) -> list[dict]:
     from toolkit.apis import Harmonizer
-    from toolkit.apis.full_res_eval import NATIVE_PROFILE
-    from toolkit.datasets import IHarmony4Dataset, read_image, read_mask
-    from toolkit.datasets.transforms.processing import match_size
+    from toolkit.apis.full_res_eval import NATIVE_PROFILE, native_triplets
     from toolkit.metrics.harmonization_metric import native_image_metrics
     from toolkit.models.ensemble import mix_levels
     harmonizers = [Harmonizer.from_pretrained(name) for name in models]
-    dataset = IHarmony4Dataset(data_root, split='test')
     rows = []
-    for index in range(len(dataset)):
-        info = dataset.get_data_info(index)
-        composite = read_image(info['composite_path'])
-        real = match_size(read_image(info['gt_path']), composite.shape[:2], info['gt_path'], info['composite_path'],
-                          kind='image')
-        mask = match_size(read_mask(info['mask_path'], dtype=np.uint8), composite.shape[:2], info['mask_path'],
-                          info['composite_path'])
+    for info, composite, real, mask in native_triplets(data_root):
         first, second = (h.harmonize(composite, mask).astype(np.float32) for h in harmonizers)
         row = dict(name=info['name'], input_fMSE=native_image_metrics(composite, real, mask, NATIVE_PROFILE)['fMSE'])
         for weight in weights:
