@@ -121,7 +121,7 @@ def info(name):
     """Show a model's config, weights (and whether they are here) and published results."""
     from rich.table import Table
 
-    from toolkit.zoo import default_model_name, get_model_info, superseded_by
+    from toolkit.zoo import EnsembleWeights, default_model_name, get_model_info, superseded_by
     try:
         model = get_model_info(name)
     except KeyError as error:
@@ -133,7 +133,7 @@ def info(name):
     if model.paper:
         console.print(f'paper:   {model.paper.get("Title", "")} {model.paper.get("URL", "")}')
     # markup off: "[bundled]" would be read as a Rich style tag and vanish
-    if model.weights and not hasattr(model.weights, 'sha256'):  # an ensemble: its members' weights
+    if isinstance(model.weights, EnsembleWeights):  # its members' weights, each with its own card
         console.print(f'weights: {model.weights.uri}  [{model.weights_status}]', markup=False)
     elif model.weights:
         weights = model.weights

@@ -324,11 +324,12 @@ def member_weights_paths(name: str, cache_dir: Optional[str] = None,
             the models its config averages (another config or another order).
     """
     from toolkit.config import read_config
+    from toolkit.models.ensemble import member_config_path
     model = get_model_info(name)
     if not isinstance(model.weights, EnsembleWeights):
         raise HubError(f'{name}: not an ensemble (its index entry has no "Weights: members")')
-    configured = [osp.normpath(member if osp.isabs(member) else osp.join(REPO_ROOT, member)) if isinstance(member, str)
-                  else None for member in read_config(model.config)['model'].get('members', [])]
+    configured = [member_config_path(member) if isinstance(member, str) else None
+                  for member in read_config(model.config)['model'].get('members', [])]
     listed = [osp.normpath(get_model_info(member).config) for member in model.weights.members]
     if configured != listed:
         raise HubError(f'{name}: the index lists the members {", ".join(model.weights.members)} but its config '
@@ -396,17 +397,17 @@ def get_model(name: str, pretrained: bool = True, device: str = 'cpu', cache_dir
         # said before building: building a reference model fetches its content encoder, which would fail first
         raise HubError(f'{name}: no weights have been released for this model; train it from its config '
                        f'({osp.relpath(info.config, REPO_ROOT)}) and use CONFIG.py:CHECKPOINT')
-    if isinstance(info.weights, EnsembleWeights):
-        model, cfg = build_model_from_config(info.config)
-        if pretrained:
-            model.load_member_weights(member_weights_paths(name, cache_dir=cache_dir))
-        model.zoo_name, model.zoo_config = name, cfg
-        return model.to(device).eval()
-    weights_file = weights_path(name, cache_dir=cache_dir) if pretrained and info.weights is not None else None
+    ensemble = isinstance(info.weights, EnsembleWeights)
+    weights_files = None  # fetched and verified before building
+    if pretrained and info.weights is not None:
+        weights_files = (member_weights_paths(name, cache_dir=cache_dir) if ensemble
+                         else weights_path(name, cache_dir=cache_dir))
     model, cfg = build_model_from_config(info.config)
     has_parameters = any(True for _ in model.parameters())
-    if weights_file is not None:
-        load_weights(model, weights_file)
+    if weights_files is not None and ensemble:
+        model.load_member_weights(weights_files)
+    elif weights_files is not None:
+        load_weights(model, weights_files)
     elif pretrained and has_parameters:
         raise HubError(f'{name} has no released weights in the model zoo; train it from its config '
                        f'({osp.relpath(info.config, REPO_ROOT)}) and use CONFIG.py:CHECKPOINT')

@@ -332,17 +332,18 @@ class Harmonizer:
             return colour_transform_band(fit, (height, width))
         return lambda pixels, rows, cols: resample_window(low_out, (height, width), rows, cols)
 
-    def _weighted_models(self) -> list:
-        """``[(model, weight)]``: an ensemble's members (each carried to full resolution its own way, then
-        averaged), or the model alone."""
-        return getattr(self.model, 'weighted_members', None) or [(self.model, 1.0)]
+    @property
+    def _is_ensemble(self) -> bool:
+        """An ensemble's members are run and carried to full resolution one by one, then mixed (its ``mix_levels``)."""
+        return callable(getattr(self.model, 'mix_levels', None))
 
     def _predict(self, prepared: list, full_res: bool, references: Optional[list] = None):
         """The network step: the low-resolution inputs and, per model (an ensemble's members, or the model),
-        ``(predictions, colour mapping or None, weight)``."""
+        ``(predictions, colour mapping or None)``."""
         lows = [self._low_resolution(composite, soft_mask) for composite, soft_mask in prepared]
-        predicted = [(*self._run_model([low[0] for low in lows], [low[1] for low in lows], full_res, references,
-                                       model=model), weight) for model, weight in self._weighted_models()]
+        models = list(self.model.members) if self._is_ensemble else [self.model]
+        predicted = [self._run_model([low[0] for low in lows], [low[1] for low in lows], full_res, references,
+                                     model=model) for model in models]
         return lows, predicted
 
     def _bands(self, prepared: list, lows: list, predicted: list, full_res: bool) -> list:
@@ -352,8 +353,8 @@ class Harmonizer:
         for index, ((composite, _), (low_composite, low_mask)) in enumerate(zip(prepared, lows)):
             members = [self._band_function(composite, low_composite, low_mask, predictions[index],
                                            None if mapping is None else mapping.select(index), full_res)
-                       for predictions, mapping, _ in predicted]
-            bands.append(members[0] if len(members) == 1 else _mixed_band(members, self.model.mix_levels))
+                       for predictions, mapping in predicted]
+            bands.append(_mixed_band(members, self.model.mix_levels) if self._is_ensemble else members[0])
         return bands
 
     def _harmonize_prepared(self, prepared: list, full_res: bool, in_place: bool = False,

@@ -54,12 +54,17 @@ def mix_levels(levels: Sequence[np.ndarray], weights: Sequence[float], colour_me
     return mix_outputs(tensors, weights, colour_mean).numpy().transpose(1, 2, 0).astype(np.float32)
 
 
+def member_config_path(member: str) -> str:
+    """The file of a member named by its config (relative to the repository root, or absolute), normalised."""
+    return osp.normpath(member if osp.isabs(member) else osp.join(REPO_ROOT, member))
+
+
 def _member_config(member: Union[str, dict]):
     """A member given as a config file (relative to the repository root or absolute) or as a model dict."""
     from mmengine.config import Config
     if isinstance(member, dict):
         return Config(dict(model=member)), None
-    path = member if osp.isabs(member) else osp.join(REPO_ROOT, member)
+    path = member_config_path(member)
     if not osp.isfile(path):
         raise FileNotFoundError(f'ensemble member config {member} does not exist')
     return Config.fromfile(path), member
@@ -123,11 +128,6 @@ class HarmonizationEnsemble(BaseModel):
             built.append(model)
             self.member_configs.append(label)
         self.members = nn.ModuleList(built)
-
-    @property
-    def weighted_members(self) -> list[tuple[nn.Module, float]]:
-        """``[(member, weight)]``, weights summing to one."""
-        return list(zip(self.members, self.member_weights))
 
     def mix_levels(self, levels: Sequence[np.ndarray]) -> np.ndarray:
         """The members' full-resolution levels ``(h, w, 3)`` (each clipped to 0–255) → the ensemble's."""
