@@ -84,15 +84,6 @@ def _chroma_rows(models: Sequence[str], data_root: str, weights: Sequence[float]
     return rows
 
 
-def _over_subsets(rows: Sequence[dict], key) -> float:
-    by_subset: dict[str, list] = {}
-    for row in rows:
-        value = key(row)
-        if value == value:  # NaN: no foreground
-            by_subset.setdefault(row['name'].split('/')[0], []).append(value)
-    return float(np.mean([np.mean(values) for values in by_subset.values()]))
-
-
 def sweep_ensemble_weights(models: Sequence[str], data_root: str, weights: Sequence[float] = DEFAULT_WEIGHTS,
                            colour_mean: str = 'rgb') -> dict:
     """Score ``w·models[0] + (1 − w)·models[1]`` for each ``w`` in ``weights`` on ``data_root``'s test split, mixed
@@ -106,7 +97,7 @@ def sweep_ensemble_weights(models: Sequence[str], data_root: str, weights: Seque
     Raises:
         ValueError: not two models, a weight outside [0, 1], or evaluation data.
     """
-    from .selection import is_evaluation_data
+    from .selection import is_evaluation_data, mean_over_subsets
     if len(models) != 2:
         raise ValueError(f'the sweep mixes two models; got {len(models)}')
     if any(not 0 <= w <= 1 for w in weights):
@@ -115,8 +106,8 @@ def sweep_ensemble_weights(models: Sequence[str], data_root: str, weights: Seque
         raise ValueError(f'{data_root} is evaluation data; choose an ensemble\'s weight on a dev set only')
     native = _native_rows(models, data_root, weights, colour_mean)
     chroma = _chroma_rows(models, data_root, weights, colour_mean)
-    rows = [dict(weight=w, fMSE=_over_subsets(native, lambda row, w=w: row[w]),
+    rows = [dict(weight=w, fMSE=mean_over_subsets(native, lambda row, w=w: row[w]),
                  worse=sum(1 for row in native if row[w] > row['input_fMSE']),
-                 chroma_shift=_over_subsets(chroma, lambda row, w=w: row[w])) for w in weights]
+                 chroma_shift=mean_over_subsets(chroma, lambda row, w=w: row[w])) for w in weights]
     return dict(models=list(models), data_root=data_root, colour_mean=colour_mean, images=len(native),
-                input_fMSE=_over_subsets(native, lambda row: row['input_fMSE']), rows=rows)
+                input_fMSE=mean_over_subsets(native, lambda row: row['input_fMSE']), rows=rows)

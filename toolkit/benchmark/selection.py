@@ -35,7 +35,7 @@ import os
 import os.path as osp
 import re
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 #: datasets that are evaluation data: scored once, at the end, never used to choose
 EVALUATION_DATA_MARKERS = ('data/samples', 'shared/data/triplets')
@@ -134,6 +134,28 @@ def read_board(path: str) -> dict:
     return read_native_board(path) if osp.isdir(path) else read_leaderboard(path)
 
 
+def mean_over_subsets(rows: Sequence[dict], value: Callable[[dict], Optional[float]]) -> float:
+    """The rule's average of a per-image value: the mean per subset (``row['subset']``, else the name's first
+    folder), then the mean of those, each subset counting once; missing or NaN values (no foreground) are left out.
+
+    Example:
+        >>> rows = [dict(name='A/1.jpg', v=1.0), dict(name='A/2.jpg', v=3.0), dict(name='B/1.jpg', v=10.0)]
+        >>> mean_over_subsets(rows, lambda row: row['v'])  # (2 + 10) / 2, not the pooled 14 / 3
+        6.0
+
+    Raises:
+        ValueError: no value at all.
+    """
+    by_subset: dict[str, list] = {}
+    for row in rows:
+        number = value(row)
+        if number is not None and number == number:
+            by_subset.setdefault(row.get('subset') or row['name'].split('/')[0], []).append(number)
+    if not by_subset:
+        raise ValueError('no values to average')
+    return sum(sum(values) / len(values) for values in by_subset.values()) / len(by_subset)
+
+
 def read_chroma_board(folder: str) -> dict[str, float]:
     """A folder of ``tools/change_calibration.py --out`` JSONs (one per model, on the real dev set) as
     ``{model: mean foreground chroma shift against the real objects}``, the mean over subsets of the per-image
@@ -147,14 +169,10 @@ def read_chroma_board(folder: str) -> dict[str, float]:
         roots.add(osp.normpath(result['data_root']))
         if result['model'] in shifts:
             raise ValueError(f'{path}: a second chroma result for {result["model"]}')
-        by_subset: dict[str, list] = {}
-        for row in result['per_image']:
-            value = row.get('chroma_shift')
-            if value is not None and value == value:  # NaN: an image without foreground
-                by_subset.setdefault(row.get('subset') or row['name'].split('/')[0], []).append(value)
-        if not by_subset:
-            raise ValueError(f'{path}: no chroma_shift values')
-        shifts[result['model']] = sum(sum(v) / len(v) for v in by_subset.values()) / len(by_subset)
+        try:
+            shifts[result['model']] = mean_over_subsets(result['per_image'], lambda row: row.get('chroma_shift'))
+        except ValueError:
+            raise ValueError(f'{path}: no chroma_shift values') from None
     if len(roots) > 1:
         raise ValueError(f'{folder}: chroma results from different datasets: {sorted(roots)}')
     return shifts
