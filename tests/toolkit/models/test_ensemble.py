@@ -153,6 +153,24 @@ def test_chroma_preserving_mean_against_scikit_image():
     assert np.abs(output - expected).max() < 0.5
 
 
+def test_chroma_mix_of_full_resolution_bands_is_chunked_without_seams(monkeypatch):
+    """mix_levels mixes a band in chunks of rows (speed and memory): every chunk, the partial last one included,
+    matches scikit-image's CIELAB mix of the whole band."""
+    from skimage.color import lab2rgb, rgb2lab
+
+    from toolkit.models import ensemble
+    monkeypatch.setattr(ensemble, 'MIX_CHUNK_PIXELS', 7 * 40)  # 7 rows of 40: 50 rows are 8 chunks, the last of 1
+    rng = np.random.default_rng(5)
+    first, second = (rng.uniform(60, 200, (50, 40, 3)).astype(np.float32) for _ in range(2))
+    labs = [rgb2lab(image.astype(np.float64) / 255.0) for image in (first, second)]
+    mean = 0.5 * labs[0] + 0.5 * labs[1]
+    chroma = 0.5 * np.hypot(labs[0][..., 1], labs[0][..., 2]) + 0.5 * np.hypot(labs[1][..., 1], labs[1][..., 2])
+    mean[..., 1:] *= (chroma / np.hypot(mean[..., 1], mean[..., 2]))[..., None]
+    mixed = ensemble.mix_levels([first, second], (0.5, 0.5), 'chroma')
+    assert mixed.shape == first.shape and mixed.dtype == np.float32
+    assert np.abs(mixed - lab2rgb(mean) * 255.0).max() < 0.5
+
+
 def test_chroma_mean_ensemble_keeps_colour_that_the_rgb_mean_loses():
     """The published chroma-mean entry at full resolution: within 2 levels of its members' own outputs mixed by
     hand (each member's output is rounded to 8 bits here, not inside the ensemble), and its foreground is more
