@@ -268,6 +268,9 @@ def _warn_if_restricted(model: Optional[str]) -> None:
               help='carry the colour change to full resolution (else upsample the network output bilinearly)')
 @click.option('--alpha', type=click.Choice(['flatten', 'refuse']), default='flatten', show_default=True,
               help='RGBA composites with transparent pixels: composite them onto white, or refuse them')
+@click.option('--strength', type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
+              help='fraction of the model\'s change to apply: 1 all of it, 0 the composite unchanged (for an '
+                   'object the model over-corrects)')
 @click.option('--random-weights', is_flag=True,
               help='debugging only: run a learned model from its config with random weights')
 @click.option('--reference', 'references', multiple=True, type=click.Path(),
@@ -277,7 +280,7 @@ def _warn_if_restricted(model: Optional[str]) -> None:
 @click.option('--retrieval-config', default=None,
               help='with --gallery: the config the gallery was built with (default: the Raiha retrieval config)')
 def harmonize(model, image, mask, images, masks, output, overwrite, skip_errors, device, threads, full_res, alpha,
-              random_weights, references, gallery, num_references, retrieval_config):
+              strength, random_weights, references, gallery, num_references, retrieval_config):
     """Harmonize IMAGE with MASK into -o OUT, or every composite in --images with its mask from --masks into the
     folder -o OUT_DIR.
 
@@ -324,7 +327,8 @@ def harmonize(model, image, mask, images, masks, output, overwrite, skip_errors,
         set_inference_threads(threads)
         import_model_stack_for_inference()
         _warn_if_restricted(model)
-        harmonizer = Harmonizer.from_pretrained(model, device=device, random_weights=random_weights, alpha=alpha)
+        harmonizer = Harmonizer.from_pretrained(model, device=device, random_weights=random_weights, alpha=alpha,
+                                                strength=strength)
         if (references or gallery) and not harmonizer.uses_references:
             raise click.UsageError(f'{model or "the default model"} does not take references; choose a '
                                    'reference-based model (harmony list "raiha*") or drop --reference/--gallery')

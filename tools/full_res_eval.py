@@ -1,12 +1,13 @@
 """Compare the full-resolution path (colour transform) with bilinear upsampling, at each image's native resolution.
 
     python tools/full_res_eval.py MODEL [--data-root data/samples] [--subsets HAdobe5k ...] [--min-side 512]
-        [--out results.json]
+        [--strength 1.0] [--out results.json]
 
 MODEL is a zoo name (``harmony list``) or CONFIG.py:CHECKPOINT; the results name it by its zoo name, by its config's
 name (what ``tools/publish.py`` would call it, so that a board of such files compares it with the zoo's models), or
 by --name. Metrics are computed at each image's native resolution against its real image (toolkit definitions
-otherwise), streaming one image at a time in bounded memory.
+otherwise), streaming one image at a time in bounded memory. --strength applies that fraction of the model's change
+(``harmony harmonize --strength``); the results then name the model ``NAME_strength-0p8`` unless --name.
 """
 import argparse
 import json
@@ -32,12 +33,14 @@ def main(argv=None):
     parser.add_argument('--min-side', type=int, default=512)
     parser.add_argument('--device', default=None)
     parser.add_argument('--out', help='write the results (means and per-image values) as JSON')
+    parser.add_argument('--strength', type=float, default=1.0,
+                        help="fraction of the model's change to apply, as harmony harmonize --strength")
     parser.add_argument('--name', help="the model's name in the results (default: the zoo name, or the config's name "
                                        'for CONFIG.py:CHECKPOINT)')
     args = parser.parse_args(argv)
     console = Console(width=150)
     try:
-        harmonizer = Harmonizer.from_pretrained(args.model, device=args.device)
+        harmonizer = Harmonizer.from_pretrained(args.model, device=args.device, strength=args.strength)
         with console.status('harmonizing') as status:
             result = compare_full_res(harmonizer, args.data_root, subsets=args.subsets, min_side=args.min_side,
                                       progress=lambda name: status.update(f'harmonizing {name}'))
@@ -54,7 +57,9 @@ def main(argv=None):
                              for name in METRIC_NAMES))
     console.print(table)
     if args.out:
-        result['model'] = args.name or model_name(args.model)
+        result['model'] = args.name or model_name(args.model) + (
+            '' if args.strength == 1.0 else f'_strength-{args.strength:g}'.replace('.', 'p'))
+        result['strength'] = args.strength
         with open(args.out, 'w', encoding='utf-8') as handle:
             json.dump(result, handle, indent=2)
         console.print(f'wrote {args.out}')

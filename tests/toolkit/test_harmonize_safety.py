@@ -367,3 +367,27 @@ def test_alpha_policy(tmp_path):
     result, output = _run('--model', 'copy-paste', str(tmp_path / 'rgba.png'), str(tmp_path / 'mask.png'), '-o',
                           str(tmp_path / 'refused.png'), '--alpha', 'refuse')
     _one_line_error(result, output, 'RGBA image with 8 transparent pixels')
+
+
+def test_strength_applies_that_fraction_of_the_change(workspace):
+    """--strength s: the composite moved the fraction s of the way to the full output (hand check: the midpoint of
+    the composite and the strength-1 output, within rounding); 0 gives the composite bit for bit; outside [0, 1]
+    is refused."""
+    folder, composite, mask, digests = workspace
+    image = read_image(composite)
+    full = Harmonizer.from_pretrained('reinhard-lab').harmonize(composite, mask).astype(np.float64)
+    assert np.abs(full - image).max() > 20  # the change is large enough to tell a half from a whole
+    half = Harmonizer.from_pretrained('reinhard-lab', strength=0.5).harmonize(composite, mask).astype(np.float64)
+    assert np.abs(half - (image + full) / 2).max() <= 1.0
+    assert np.array_equal(Harmonizer.from_pretrained('reinhard-lab', strength=0.0).harmonize(composite, mask), image)
+    result, output = _run('--model', 'reinhard-lab', composite, mask, '-o', str(folder / 'half.png'),
+                          '--strength', '0.5')
+    assert result.exit_code == 0, output
+    assert np.array_equal(read_image(str(folder / 'half.png')), half.astype(np.uint8))
+    result, output = _run('--model', 'reinhard-lab', composite, mask, '-o', str(folder / 'more.png'),
+                          '--strength', '1.5')
+    assert result.exit_code == 2 and '--strength' in output and 'Traceback' not in output, output
+    assert not (folder / 'more.png').exists()
+    with pytest.raises(ValueError, match='strength must be between 0 and 1'):
+        Harmonizer.from_pretrained('reinhard-lab', strength=float('nan'))
+    assert _unchanged(digests)

@@ -209,7 +209,8 @@ BandFunction = Callable[[np.ndarray, tuple[int, int], tuple[int, int]], np.ndarr
 
 
 def apply_in_bands(composite: np.ndarray, soft_mask: np.ndarray, harmonize_band: BandFunction,
-                   out: Optional[np.ndarray] = None, pixels_per_band: int = 1 << 20) -> np.ndarray:
+                   out: Optional[np.ndarray] = None, pixels_per_band: int = 1 << 20,
+                   strength: float = 1.0) -> np.ndarray:
     """Harmonize a full-resolution composite band by band and blend it into the background.
 
     Only the box around the foreground (:func:`foreground_window`) is computed, in bands of about
@@ -221,9 +222,10 @@ def apply_in_bands(composite: np.ndarray, soft_mask: np.ndarray, harmonize_band:
         soft_mask: ``(H, W)`` uint8 (0–255) or float in [0, 1].
         harmonize_band: see :data:`BandFunction`.
         out: where to write (default: a new array; may be ``composite`` itself to work in place).
+        strength: the fraction ``s`` of the change to apply (1: all of it; 0: the composite unchanged).
 
     Returns:
-        ``(H, W, 3)`` uint8 ``round(clip(harmonized)·m + composite·(1 − m))``; where ``m = 0`` exactly the
+        ``(H, W, 3)`` uint8 ``round(clip(harmonized)·s·m + composite·(1 − s·m))``; where ``m = 0`` exactly the
         composite.
 
     Example:
@@ -240,7 +242,7 @@ def apply_in_bands(composite: np.ndarray, soft_mask: np.ndarray, harmonize_band:
     if window is None:
         return out
     row_start, row_stop, col_start, col_stop = window
-    scale = np.float32(1.0 / 255.0 if soft_mask.dtype == np.uint8 else 1.0)
+    scale = np.float32((1.0 / 255.0 if soft_mask.dtype == np.uint8 else 1.0) * strength)
     for start, stop in band_rows(row_stop - row_start, col_stop - col_start, pixels_per_band):
         rows, cols = (row_start + start, row_start + stop), (col_start, col_stop)
         pixels = composite[rows[0]:rows[1], col_start:col_stop]

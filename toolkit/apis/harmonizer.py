@@ -223,6 +223,9 @@ class Harmonizer:
     it is the input, bit for bit.
 
     Args:
+        strength: the fraction ``s`` of the model's change to apply, in [0, 1]: ``output = harmonized·s·m +
+            composite·(1 − s·m)`` (1, the default: the whole change; 0: the composite as it is). For a composite
+            that the model over-corrects; the zoo's numbers are at 1.
         alpha: RGBA inputs with transparent pixels: ``'flatten'`` onto white (default) or ``'refuse'``.
         min_background: the smallest background share of the image (see :func:`check_regions`).
 
@@ -237,7 +240,10 @@ class Harmonizer:
 
     def __init__(self, model, resolution: int = 256, device: Optional[str] = None, full_res: bool = True,
                  batch_size: int = 4, radius: int = 2, eps: float = 1e-3, alpha: str = 'flatten',
-                 min_background: float = MIN_BACKGROUND_FRACTION):
+                 min_background: float = MIN_BACKGROUND_FRACTION, strength: float = 1.0):
+        if not 0.0 <= strength <= 1.0:  # also refuses NaN
+            raise ValueError(f'strength must be between 0 and 1 (the fraction of the change to apply); got {strength}')
+        self.strength = float(strength)
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.resolution, self.full_res, self.batch_size = resolution, full_res, batch_size
@@ -360,7 +366,8 @@ class Harmonizer:
     def _harmonize_prepared(self, prepared: list, full_res: bool, in_place: bool = False,
                             references: Optional[list] = None) -> list:
         lows, predicted = self._predict(prepared, full_res, references)
-        return [apply_in_bands(composite, soft_mask, band, out=composite if in_place else None)
+        return [apply_in_bands(composite, soft_mask, band, out=composite if in_place else None,
+                               strength=self.strength)
                 for (composite, soft_mask), band in zip(prepared, self._bands(prepared, lows, predicted, full_res))]
 
     def harmonize(self, image, mask, full_res: Optional[bool] = None, references=None):
