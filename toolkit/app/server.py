@@ -253,10 +253,11 @@ class HarmonizeApp:
         return self._harmonizers[name]
 
     def harmonize(self, request: dict) -> dict:
-        """``{job, model}`` → the model's full-resolution output (``harmonize_file``, as the CLI), its time and,
-        for a sample with a real image, its metrics at native resolution."""
+        """``{job, model[, strength]}`` → the model's full-resolution output (``harmonize_file``, as the CLI, with
+        ``--strength``), its time and, for a sample with a real image, its metrics at native resolution."""
         from toolkit.datasets.io import HarmonizationDataError
         job, name = str(request.get('job') or ''), str(request.get('model') or '')
+        strength = _strength(request.get('strength', 1.0))
         folder = self.job_dir(job)
         with open(osp.join(folder, 'job.json'), encoding='utf-8') as handle:
             meta = json.load(handle)
@@ -264,14 +265,17 @@ class HarmonizeApp:
             started = time.perf_counter()
             harmonizer = self.harmonizer(name)
             load_s = time.perf_counter() - started
-            output = osp.join(folder, f'{_SAFE_NAME.sub("_", name)}.png')
+            suffix = '' if strength == 1.0 else f'_strength-{strength:g}'.replace('.', 'p')
+            output = osp.join(folder, f'{_SAFE_NAME.sub("_", name)}{suffix}.png')
             started = time.perf_counter()
+            harmonizer.strength = strength  # the harmonizers are shared, and run one at a time under the lock
             try:
                 harmonizer.harmonize_file(meta['composite'], meta['mask'], output, overwrite=True)
             except (HarmonizationDataError, OSError, ValueError) as error:
                 raise AppError(_one_line(str(error), folder)) from None
             seconds = time.perf_counter() - started
-        result = dict(model=name, time_s=seconds, load_s=load_s, url=f'/jobs/{job}/{osp.basename(output)}',
+        result = dict(model=name, strength=strength, time_s=seconds, load_s=load_s,
+                      url=f'/jobs/{job}/{osp.basename(output)}',
                       width=meta['width'], height=meta['height'], metrics=None)
         if meta.get('real'):
             result['metrics'] = self.metrics(output, meta)
@@ -295,6 +299,17 @@ class HarmonizeApp:
 
 
 # ------------------------------------------------------------------------------------------------ HTTP
+def _strength(value) -> float:
+    """The request's strength, as ``harmony harmonize --strength``: a number from 0 to 1."""
+    try:
+        strength = float(value)
+    except (TypeError, ValueError):
+        raise AppError(f'strength must be a number from 0 to 1; got {value!r}') from None
+    if not 0.0 <= strength <= 1.0:
+        raise AppError(f'strength must be a number from 0 to 1; got {value!r}')
+    return strength
+
+
 def _handler(app: HarmonizeApp) -> type:
     class Handler(BaseHTTPRequestHandler):
         server_version = 'HarmonyZoo'

@@ -191,3 +191,31 @@ def test_bad_mask_shows_the_clis_one_line_message(page, tmp_path):
         assert shown == cli.stderr.strip().removeprefix('Error: '), (shown, cli.stderr)
         assert page.query_selector('img.result-image') is None
     assert not os.path.exists(tmp_path / 'out.png')
+
+
+def test_strength_field_gives_the_clis_strength_output(page, tmp_path):
+    page.set_input_files('#composite-file', COMPOSITE)
+    page.set_input_files('#mask-file', MASK)
+    _choose_models(page, {'reinhard-lab'})
+    page.fill('#strength', '1.5')
+    page.click('#harmonize-btn')
+    page.wait_for_selector('#error:not(.hidden)', timeout=30_000)
+    assert page.text_content('#error') == 'strength must be a number from 0 to 1'
+    assert page.query_selector('img.result-image') is None
+    page.fill('#strength', '0.5')
+    page.click('#harmonize-btn')
+    page.wait_for_selector('.card[data-model="reinhard-lab"] img.result-image', timeout=60_000)
+    assert page.text_content('.card[data-model="reinhard-lab"] h3') == 'reinhard-lab at strength 0.5'
+    with page.expect_download() as download_info:
+        page.click('.card[data-model="reinhard-lab"] a.download')
+    downloaded = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(str(downloaded))
+    assert downloaded.name == 'reinhard-lab_strength-0p5.png'
+    result = _cli_output(tmp_path, 'harmonize', '-m', 'reinhard-lab', '--strength', '0.5', COMPOSITE, MASK,
+                         '-o', 'cli.png')
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_array_equal(cv2.imread(str(downloaded), cv2.IMREAD_UNCHANGED),
+                                  cv2.imread(str(tmp_path / 'cli.png'), cv2.IMREAD_UNCHANGED))
+    full = _cli_output(tmp_path, 'harmonize', '-m', 'reinhard-lab', COMPOSITE, MASK, '-o', 'full.png')
+    assert full.returncode == 0 and not np.array_equal(cv2.imread(str(tmp_path / 'full.png')),
+                                                       cv2.imread(str(tmp_path / 'cli.png')))

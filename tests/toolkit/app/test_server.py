@@ -110,3 +110,30 @@ def test_unknown_model_and_job_are_refused(tmp_path):
                           mask=_upload(os.path.join(RAINNET, 'masks', 'rainnet1_1.png'))))
     with pytest.raises(AppError, match='not a model this page can run'):
         app.harmonize(dict(job=job['job'], model='raiha_sgf_adam-60e_raharmony4-256'))
+
+
+def test_strength_is_the_clis_and_is_checked(tmp_path):
+    """A request's strength gives the same pixels as `Harmonizer(strength=…)` (the CLI's --strength), in its own
+    file beside the full-strength one; strength 0 returns the composite; anything outside 0–1 is one line."""
+    from toolkit.apis import Harmonizer
+    app = HarmonizeApp(work_root=str(tmp_path))
+    composite = os.path.join(RAINNET, 'composite_images', 'rainnet1_1_1.png')
+    mask = os.path.join(RAINNET, 'masks', 'rainnet1_1.png')
+    job = app.inputs(dict(composite=_upload(composite), mask=_upload(mask)))
+    full = app.harmonize(dict(job=job['job'], model='reinhard-lab'))
+    half = app.harmonize(dict(job=job['job'], model='reinhard-lab', strength=0.5))
+    none = app.harmonize(dict(job=job['job'], model='reinhard-lab', strength=0))
+    assert len({full['url'], half['url'], none['url']}) == 3 and half['strength'] == 0.5
+
+    def shown(result):
+        return read_image(os.path.join(tmp_path, job['job'], os.path.basename(result['url'])))
+    expected = Harmonizer.from_pretrained('reinhard-lab', strength=0.5).harmonize(composite, mask)
+    np.testing.assert_array_equal(shown(half), expected)
+    assert not np.array_equal(shown(half), shown(full))
+    np.testing.assert_array_equal(shown(none), read_image(composite))
+    assert app.harmonizer('reinhard-lab').strength == 0.0  # set per request: the next one sets its own
+    np.testing.assert_array_equal(shown(app.harmonize(dict(job=job['job'], model='reinhard-lab'))), shown(full))
+    for bad in (1.5, -0.1, 'half', None, float('nan')):
+        with pytest.raises(AppError, match='strength must be a number from 0 to 1') as error:
+            app.harmonize(dict(job=job['job'], model='reinhard-lab', strength=bad))
+        assert '\n' not in str(error.value)

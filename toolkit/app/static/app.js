@@ -253,11 +253,11 @@ function describe(result) {
   return text;
 }
 
-function addToComparison(result) {
+function addToComparison(result, label) {
   state.results.push(result);
   const option = document.createElement('option');
   option.value = result.url;
-  option.textContent = result.model;
+  option.textContent = label;
   $('#compare-model').append(option);
   if (state.results.length === 1) { showComparison(result.url); }
   $('#compare').classList.remove('hidden');
@@ -297,6 +297,10 @@ async function harmonize() {
   const models = [...document.querySelectorAll('.model-choice:checked')].map((box) => box.value);
   showError('');
   if (!models.length) { showError('choose at least one model'); return; }
+  const strength = Number($('#strength').value);
+  if ($('#strength').value === '' || !(strength >= 0 && strength <= 1)) {
+    showError('strength must be a number from 0 to 1'); return;
+  }
   const button = $('#harmonize-btn');
   button.disabled = true;
   try {
@@ -305,9 +309,11 @@ async function harmonize() {
     for (const [index, model] of models.entries()) {
       setStatus(`running ${model} (${index + 1}/${models.length})…`);
       try {
-        const result = await api('/api/harmonize', { job: job.job, model });
-        card(model, result.url, { model, meta: describe(result), downloadName: `${model}.png` });
-        addToComparison(result);
+        const result = await api('/api/harmonize', { job: job.job, model, strength });
+        const label = strength === 1 ? model : `${model} at strength ${strength}`;
+        const fileName = strength === 1 ? `${model}.png` : result.url.split('/').pop();
+        card(label, result.url, { model, meta: describe(result), downloadName: fileName });
+        addToComparison(result, label);
       } catch (error) {
         card(model, null, { model, meta: error.message, failed: true });
       }
