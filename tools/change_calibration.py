@@ -4,8 +4,10 @@ it, the least-squares step along its change, the images made worse; and what shr
     python tools/change_calibration.py MODEL --data-root data/bsds500-dev [--resolution 256] [--shrink 1 0.8 0.6]
         [--out calibration.json]
 
-MODEL is a zoo name, a config name or CONFIG.py:CHECKPOINT (as tools/benchmark.py takes). A diagnostic for dev
-sets (toolkit/benchmark/calibration.py explains the quantities); it chooses nothing.
+MODEL is a zoo name, a config name or CONFIG.py:CHECKPOINT (as tools/benchmark.py takes); the result names it as
+tools/full_res_eval.py does (a config by its file name, or --name), so that the selection's chroma board and fMSE
+boards name a model alike. A diagnostic for dev sets (toolkit/benchmark/calibration.py explains the quantities);
+the selection reads its chroma shift (tools/select_default.py --chroma).
 """
 import argparse
 import json
@@ -32,6 +34,8 @@ def main(argv=None):
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--max-images', type=int)
     parser.add_argument('--out', help='write the per-image values and the summary as JSON')
+    parser.add_argument('--name', help="the model's name in the result (default: the zoo name, or the config's name "
+                                       'for CONFIG.py:CHECKPOINT)')
     args = parser.parse_args(argv)
     try:
         result = calibrate(args.model, args.data_root, args.resolution, args.subsets, sorted(set(args.shrink) | {1.0},
@@ -39,6 +43,8 @@ def main(argv=None):
                            device=args.device, max_images=args.max_images)
     except (FileNotFoundError, ValueError, RuntimeError, KeyError, HarmonizationDataError) as error:
         sys.exit(f'error: {error}')
+    from toolkit.benchmark.models import model_name
+    result['model'] = args.name or model_name(args.model)
     summary = result['summary']
     console = Console(width=150)
     table = Table(title=f'{result["model"]} on {args.data_root} ({summary["N"]} images, {args.resolution}²): '

@@ -143,3 +143,22 @@ def test_chroma_shift_is_the_foreground_chroma_difference_in_skimage_lab():
     summary = summarize_calibration(rows)['chroma_shift']
     assert summary['output']['greyer_by_5'] == 1 and summary['input']['greyer_by_5'] == 2
     assert summary['output']['mean'] == pytest.approx(expected_output.mean(), abs=1e-3)
+
+
+def test_the_tool_names_a_config_and_checkpoint_by_the_config(tiny_iharmony, tmp_path):
+    """The chroma board is joined with the fMSE boards by name: CONFIG.py:CHECKPOINT is named as the config (as
+    tools/full_res_eval.py names it), or as --name says; two checkpoints of one architecture do not collide."""
+    import json
+    import os
+    import subprocess
+    import sys
+    repo = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+    config = 'configs/colorcurves/colorcurves_adam-6k_lalonde-efros-256.py'
+    spec = f'{config}:weights/colorcurves_adam-6k_lalonde-efros-256.safetensors'
+    for extra, expected in (([], 'colorcurves_adam-6k_lalonde-efros-256'), (['--name', 'stage-1'], 'stage-1')):
+        out = tmp_path / f'{expected}.json'
+        done = subprocess.run([sys.executable, os.path.join(repo, 'tools', 'change_calibration.py'), spec,
+                               '--data-root', tiny_iharmony, '--out', str(out), *extra], capture_output=True,
+                              text=True, cwd=repo, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(out.read_text())['model'] == expected
