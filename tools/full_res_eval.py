@@ -21,6 +21,7 @@ from rich.table import Table  # noqa: E402
 
 from toolkit.apis import Harmonizer  # noqa: E402
 from toolkit.apis.full_res_eval import compare_full_res  # noqa: E402
+from toolkit.apis.harmonizer import strength_suffix  # noqa: E402
 from toolkit.benchmark.models import model_name  # noqa: E402
 from toolkit.metrics import METRIC_NAMES  # noqa: E402
 
@@ -57,8 +58,7 @@ def main(argv=None):
                              for name in METRIC_NAMES))
     console.print(table)
     if args.out:
-        result['model'] = args.name or model_name(args.model) + (
-            '' if args.strength == 1.0 else f'_strength-{args.strength:g}'.replace('.', 'p'))
+        result['model'] = args.name or model_name(args.model) + strength_suffix(harmonizer.strength)
         result['strength'] = args.strength
         with open(args.out, 'w', encoding='utf-8') as handle:
             json.dump(result, handle, indent=2)

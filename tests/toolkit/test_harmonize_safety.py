@@ -388,6 +388,6 @@ def test_strength_applies_that_fraction_of_the_change(workspace):
                           '--strength', '1.5')
     assert result.exit_code == 2 and '--strength' in output and 'Traceback' not in output, output
     assert not (folder / 'more.png').exists()
-    with pytest.raises(ValueError, match='strength must be between 0 and 1'):
+    with pytest.raises(ValueError, match='strength must be a number from 0 to 1'):
         Harmonizer.from_pretrained('reinhard-lab', strength=float('nan'))
     assert _unchanged(digests)

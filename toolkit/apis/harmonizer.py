@@ -211,6 +211,28 @@ def _mixed_band(bands: Sequence[BandFunction], mix: Callable) -> BandFunction:
     return harmonize_band
 
 
+def check_strength(value) -> float:
+    """A strength (the fraction of a model's change to apply) as a float in [0, 1]; anything else, NaN included, is
+    a ``ValueError`` in one line (the CLI, the page's server and :class:`Harmonizer` all say the same).
+
+    Example:
+        >>> check_strength('0.5'), check_strength(1)
+        (0.5, 1.0)
+    """
+    try:
+        strength = float(value)
+    except (TypeError, ValueError):
+        strength = float('nan')
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f'strength must be a number from 0 to 1 (the fraction of the change to apply); got {value!r}')
+    return strength
+
+
+def strength_suffix(strength: float) -> str:
+    """What a result made at ``strength`` adds to its model's name: nothing at 1, else e.g. ``'_strength-0p8'``."""
+    return '' if strength == 1.0 else f'_strength-{strength:g}'.replace('.', 'p')
+
+
 class Harmonizer:
     """Harmonize composites of any size with a model that runs at a fixed resolution.
 
@@ -241,9 +263,7 @@ class Harmonizer:
     def __init__(self, model, resolution: int = 256, device: Optional[str] = None, full_res: bool = True,
                  batch_size: int = 4, radius: int = 2, eps: float = 1e-3, alpha: str = 'flatten',
                  min_background: float = MIN_BACKGROUND_FRACTION, strength: float = 1.0):
-        if not 0.0 <= strength <= 1.0:  # also refuses NaN
-            raise ValueError(f'strength must be between 0 and 1 (the fraction of the change to apply); got {strength}')
-        self.strength = float(strength)
+        self.strength = strength
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.resolution, self.full_res, self.batch_size = resolution, full_res, batch_size
@@ -261,6 +281,15 @@ class Harmonizer:
         """
         device = resolve_device(device)
         return cls(_load_model(name_or_config, checkpoint, device, random_weights), device=device, **kwargs)
+
+    @property
+    def strength(self) -> float:
+        """The fraction of the model's change applied (checked when set: :func:`check_strength`)."""
+        return self._strength
+
+    @strength.setter
+    def strength(self, value) -> None:
+        self._strength = check_strength(value)
 
     # ------------------------------------------------------------------------------------------------
     def prepare(self, image: ImageInput, mask: ImageInput, index: int = 0):

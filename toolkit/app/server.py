@@ -255,6 +255,7 @@ class HarmonizeApp:
     def harmonize(self, request: dict) -> dict:
         """``{job, model[, strength]}`` → the model's full-resolution output (``harmonize_file``, as the CLI, with
         ``--strength``), its time and, for a sample with a real image, its metrics at native resolution."""
+        from toolkit.apis.harmonizer import strength_suffix
         from toolkit.datasets.io import HarmonizationDataError
         job, name = str(request.get('job') or ''), str(request.get('model') or '')
         strength = _strength(request.get('strength', 1.0))
@@ -265,8 +266,7 @@ class HarmonizeApp:
             started = time.perf_counter()
             harmonizer = self.harmonizer(name)
             load_s = time.perf_counter() - started
-            suffix = '' if strength == 1.0 else f'_strength-{strength:g}'.replace('.', 'p')
-            output = osp.join(folder, f'{_SAFE_NAME.sub("_", name)}{suffix}.png')
+            output = osp.join(folder, f'{_SAFE_NAME.sub("_", name)}{strength_suffix(strength)}.png')
             started = time.perf_counter()
             harmonizer.strength = strength  # the harmonizers are shared, and run one at a time under the lock
             try:
@@ -300,14 +300,12 @@ class HarmonizeApp:
 
 # ------------------------------------------------------------------------------------------------ HTTP
 def _strength(value) -> float:
-    """The request's strength, as ``harmony harmonize --strength``: a number from 0 to 1."""
+    """The request's strength, checked as ``harmony harmonize --strength`` is, before any work is done."""
+    from toolkit.apis.harmonizer import check_strength
     try:
-        strength = float(value)
-    except (TypeError, ValueError):
-        raise AppError(f'strength must be a number from 0 to 1; got {value!r}') from None
-    if not 0.0 <= strength <= 1.0:
-        raise AppError(f'strength must be a number from 0 to 1; got {value!r}')
-    return strength
+        return check_strength(value)
+    except ValueError as error:
+        raise AppError(str(error)) from None
 
 
 def _handler(app: HarmonizeApp) -> type:
