@@ -244,7 +244,7 @@ def _warn_if_restricted(model: Optional[str]) -> None:
     if model is None or model not in load_index():
         return
     info = get_model_info(model)
-    if info.comparison_only:
+    if info.comparison_only and info.weights is not None:  # without weights the one line is the zoo's error
         click.echo(f'warning: {model} is marked "{info.use}" in the model zoo (it makes composites worse than the '
                    f'input on average, docs/zoo.md); for real use omit -m to get {default_model_name()}', err=True)
 

@@ -273,8 +273,8 @@ def superseded_by(name: str, models: Optional[dict[str, ZooModel]] = None) -> Op
     ``models`` is an already loaded index (:func:`load_index`), for callers that ask about many models.
 
     Example:
-        >>> superseded_by('rainnet-s_l1-100_adam-12k_lalonde-efros-256')
-        'rainnet-s_l1-100_adam-12k-warm-24k_matched-256'
+        >>> superseded_by('colorcurves_adam-6k_lalonde-efros-256')
+        'colorcurves_adam-6k-warm-3k_matched-256'
     """
     models = load_index() if models is None else models
     model = models[name]
@@ -394,9 +394,9 @@ def get_model(name: str, pretrained: bool = True, device: str = 'cpu', cache_dir
     from toolkit.models import build_model_from_config
     info = get_model_info(name)
     if pretrained and info.weights is None and info.learned:
-        # said before building: building a reference model fetches its content encoder, which would fail first
-        raise HubError(f'{name}: no weights have been released for this model; train it from its config '
-                       f'({osp.relpath(info.config, REPO_ROOT)}) and use CONFIG.py:CHECKPOINT')
+        # said before building: building a reference model fetches its content encoder, which would fail first;
+        # weights_path's message says whether the weights gave way to a continued stage or were never released
+        weights_path(name, cache_dir=cache_dir)
     ensemble = isinstance(info.weights, EnsembleWeights)
     weights_files = None  # fetched and verified before building
     if pretrained and info.weights is not None:

@@ -121,15 +121,60 @@ def test_list_in_a_narrow_terminal_keeps_whole_names(columns):
 
 
 # ----------------------------------------------------------------------------------- warnings and refusals
+def _index_with_a_runnable_comparison_only_model(tmp_path):
+    """A model index of one comparison-only model with weights (none ships in the bundle: docs/zoo.md, the bundle's
+    rule), made of the bundled colour-curve stage 2's config and file, and the real index's default beside it."""
+    import yaml
+    models = load_index()
+    donor = models['colorcurves_adam-6k-warm-3k_matched-256']
+    default = models[default_model_name()]
+    index = tmp_path / 'model-index.yml'
+    index.write_text(yaml.safe_dump({
+        'Default Model': 'stand-in-default',
+        'Models': [
+            dict(Name=COMPARISON_ONLY, Config=donor.config, Metadata={'Use': 'comparison only'},
+                 Weights=dict(file=donor.weights.path, sha256=donor.weights.sha256, size=donor.weights.size)),
+            dict(Name='stand-in-default', Config=donor.config,
+                 Weights=dict(file=donor.weights.path, sha256=donor.weights.sha256, size=donor.weights.size))]}))
+    assert not default.comparison_only
+    return str(index)
+
+
 def test_comparison_only_model_warns_in_one_line(tmp_path):
-    assert load_index()[COMPARISON_ONLY].comparison_only
-    result = _cli('harmonize', '-m', COMPARISON_ONLY, COMPOSITE, MASK, '-o', str(tmp_path / 'out.png'))
+    index = _index_with_a_runnable_comparison_only_model(tmp_path)
+    env = {'HARMONYZOO_MODEL_INDEX': index}
+    result = _cli('harmonize', '-m', COMPARISON_ONLY, COMPOSITE, MASK, '-o', str(tmp_path / 'out.png'), env=env)
     assert result.returncode == 0, result.stderr
     warning = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(warning) == 1 and 'comparison only' in warning[0] and COMPARISON_ONLY in warning[0], result.stderr
-    # the default model: no warning at all
-    result = _cli('harmonize', COMPOSITE, MASK, '-o', str(tmp_path / 'default.png'))
+    assert 'stand-in-default' in warning[0]  # it names the model to use instead
+    # the index's default model: no warning at all
+    result = _cli('harmonize', COMPOSITE, MASK, '-o', str(tmp_path / 'default.png'), env=env)
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_a_zoo_model_without_weights_fails_in_one_line_that_says_why(tmp_path):
+    """A comparison-only model that left the bundle: one error line (no warning before it) that names the stage its
+    weights gave way to, or says how to train it; nothing is written."""
+    superseded = _cli('harmonize', '-m', 'colorcurves_adam-6k_lalonde-efros-256', COMPOSITE, MASK,
+                      '-o', str(tmp_path / 'a.png'))
+    unreleased = _cli('harmonize', '-m', COMPARISON_ONLY, COMPOSITE, MASK, '-o', str(tmp_path / 'b.png'))
+    for result in (superseded, unreleased):
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 1 and len(lines) == 1 and 'warning' not in lines[0], result.stderr
+    assert 'gave way' in superseded.stderr and 'colorcurves_adam-6k-warm-3k_matched-256' in superseded.stderr
+    assert 'tools/train.py configs/rainnet/rainnet-s_l1-100_adam-12k-warm-24k_matched-256.py' in unreleased.stderr
+    assert not os.listdir(tmp_path)
+
+
+def test_no_bundled_model_is_marked_comparison_only():
+    """The bundle ships only models better than the input on the dev set (issue 21's target): a model that the
+    selection marks "comparison only" leaves the bundle, keeping its config and sha256 (docs/zoo.md)."""
+    from toolkit.zoo import BundledWeights
+    models = load_index()
+    marked = {name for name, info in models.items() if info.comparison_only}
+    bundled = {name for name, info in models.items() if isinstance(info.weights, BundledWeights)}
+    assert COMPARISON_ONLY in marked and bundled and not marked & bundled, marked & bundled
 
 
 def test_folder_mode_gives_composites_with_one_stem_distinct_outputs(tmp_path):

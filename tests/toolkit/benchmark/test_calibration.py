@@ -153,9 +153,9 @@ def test_the_tool_names_a_config_and_checkpoint_by_the_config(tiny_iharmony, tmp
     import subprocess
     import sys
     repo = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
-    config = 'configs/colorcurves/colorcurves_adam-6k_lalonde-efros-256.py'
-    spec = f'{config}:weights/colorcurves_adam-6k_lalonde-efros-256.safetensors'
-    for extra, expected in (([], 'colorcurves_adam-6k_lalonde-efros-256'), (['--name', 'stage-1'], 'stage-1')):
+    config = 'configs/colorcurves/colorcurves_adam-6k-warm-3k_matched-256.py'
+    spec = f'{config}:weights/colorcurves_adam-6k-warm-3k_matched-256.safetensors'
+    for extra, expected in (([], 'colorcurves_adam-6k-warm-3k_matched-256'), (['--name', 'stage-2'], 'stage-2')):
         out = tmp_path / f'{expected}.json'
         done = subprocess.run([sys.executable, os.path.join(repo, 'tools', 'change_calibration.py'), spec,
                                '--data-root', tiny_iharmony, '--out', str(out), *extra], capture_output=True,

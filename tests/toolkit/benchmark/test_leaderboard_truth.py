@@ -174,9 +174,9 @@ def test_full_res_eval_tool_streams_subsets_to_json(tmp_path, samples_root):
 def test_full_res_eval_names_a_config_and_checkpoint_by_the_config(tmp_path, samples_root):
     """A board folder compares models by name: CONFIG.py:CHECKPOINT is named as the config (publish's default name),
     or as --name says; not by the whole argument."""
-    config = 'configs/colorcurves/colorcurves_adam-6k_lalonde-efros-256.py'
-    spec = f'{config}:weights/colorcurves_adam-6k_lalonde-efros-256.safetensors'
-    for extra, expected in (([], 'colorcurves_adam-6k_lalonde-efros-256'), (['--name', 'stage-1'], 'stage-1')):
+    config = 'configs/colorcurves/colorcurves_adam-6k-warm-3k_matched-256.py'
+    spec = f'{config}:weights/colorcurves_adam-6k-warm-3k_matched-256.safetensors'
+    for extra, expected in (([], 'colorcurves_adam-6k-warm-3k_matched-256'), (['--name', 'stage-2'], 'stage-2')):
         out = tmp_path / f'{expected}.json'
         result = subprocess.run([sys.executable, os.path.join(REPO_ROOT, 'tools', 'full_res_eval.py'), spec,
                                  '--data-root', samples_root, '--subsets', 'RainNet', '--min-side', '0',
