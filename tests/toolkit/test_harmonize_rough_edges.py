@@ -123,20 +123,14 @@ def test_list_in_a_narrow_terminal_keeps_whole_names(columns):
 # ----------------------------------------------------------------------------------- warnings and refusals
 def _index_with_a_runnable_comparison_only_model(tmp_path):
     """A model index of one comparison-only model with weights (none ships in the bundle: docs/zoo.md, the bundle's
-    rule), made of the bundled colour-curve stage 2's config and file, and the real index's default beside it."""
+    rule), made of the bundled colour-curve stage 2's config and file, with a default beside it."""
     import yaml
-    models = load_index()
-    donor = models['colorcurves_adam-6k-warm-3k_matched-256']
-    default = models[default_model_name()]
+    donor = load_index()['colorcurves_adam-6k-warm-3k_matched-256']
+    weights = dict(file=donor.weights.path, sha256=donor.weights.sha256, size=donor.weights.size)
     index = tmp_path / 'model-index.yml'
-    index.write_text(yaml.safe_dump({
-        'Default Model': 'stand-in-default',
-        'Models': [
-            dict(Name=COMPARISON_ONLY, Config=donor.config, Metadata={'Use': 'comparison only'},
-                 Weights=dict(file=donor.weights.path, sha256=donor.weights.sha256, size=donor.weights.size)),
-            dict(Name='stand-in-default', Config=donor.config,
-                 Weights=dict(file=donor.weights.path, sha256=donor.weights.sha256, size=donor.weights.size))]}))
-    assert not default.comparison_only
+    index.write_text(yaml.safe_dump({'Default Model': 'stand-in-default', 'Models': [
+        dict(Name=COMPARISON_ONLY, Config=donor.config, Metadata={'Use': 'comparison only'}, Weights=weights),
+        dict(Name='stand-in-default', Config=donor.config, Weights=weights)]}))
     return str(index)
 
 
