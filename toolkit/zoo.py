@@ -304,14 +304,20 @@ def weights_path(name: str, cache_dir: Optional[str] = None, local_files_only: O
     if isinstance(model.weights, HubWeights):
         return download_weights(model.weights, cache_dir=cache_dir, local_files_only=local_files_only)
     if model.learned:
-        successor = superseded_by(name)
-        if successor:
-            raise HubError(f'{name}: its weights gave way in the zoo to its continued training stage, {successor} '
-                           f'(use that model), or train it with `python tools/train.py '
-                           f'{osp.relpath(model.config, REPO_ROOT)}`')
-        raise HubError(f'{name}: no weights have been released for this model; train it with '
-                       f'`python tools/train.py {osp.relpath(model.config, REPO_ROOT)}` and use CONFIG.py:CHECKPOINT')
+        raise no_weights_error(name)
     raise HubError(f'{name}: a non-learned model; it has no weights to fetch')
+
+
+def no_weights_error(name: str) -> HubError:
+    """The one-line error for a learned zoo model without weights: which continued stage its weights gave way to
+    (:func:`superseded_by`), or that none were released; either way, how to train it."""
+    config = osp.relpath(get_model_info(name).config, REPO_ROOT)
+    successor = superseded_by(name)
+    if successor:
+        return HubError(f'{name}: its weights gave way in the zoo to its continued training stage, {successor} '
+                        f'(use that model), or train it with `python tools/train.py {config}`')
+    return HubError(f'{name}: no weights have been released for this model; train it with '
+                    f'`python tools/train.py {config}` and use CONFIG.py:CHECKPOINT')
 
 
 def member_weights_paths(name: str, cache_dir: Optional[str] = None,
@@ -394,9 +400,8 @@ def get_model(name: str, pretrained: bool = True, device: str = 'cpu', cache_dir
     from toolkit.models import build_model_from_config
     info = get_model_info(name)
     if pretrained and info.weights is None and info.learned:
-        # said before building: building a reference model fetches its content encoder, which would fail first;
-        # weights_path's message says whether the weights gave way to a continued stage or were never released
-        weights_path(name, cache_dir=cache_dir)
+        # said before building: building a reference model fetches its content encoder, which would fail first
+        raise no_weights_error(name)
     ensemble = isinstance(info.weights, EnsembleWeights)
     weights_files = None  # fetched and verified before building
     if pretrained and info.weights is not None:
