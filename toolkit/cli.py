@@ -65,7 +65,8 @@ def list_command(pattern, names_only, wide):
 
     The weights column says what `harmony harmonize --model NAME` needs: bundled (ships with HarmonyZoo),
     cached, download (fetched on first use), none needed (non-learned), superseded by a continued training stage
-    whose weights replaced its own, or not released; a model the index
+    whose weights replaced its own, withdrawn (published once, then taken out: `harmony info NAME` says why), or not
+    released; a model the index
     marks with a `Use` (e.g. comparison only) says so there. Names are never shortened: piped output is plain
     tab-separated text, and a terminal too narrow for the table gets one block per model.
     """
@@ -172,7 +173,7 @@ def download(name, cache_dir):
     from toolkit.zoo import download_auxiliary, get_model_info
     try:
         status = get_model_info(name).weights_status
-        if status == 'not released':  # said first: fetching a content encoder for it would be wasted (or fail)
+        if status in ('withdrawn', 'not released'):  # said first: fetching a content encoder would be wasted
             from toolkit.zoo import weights_path
             weights_path(name)  # raises the zoo's "no weights have been released" error
         for what, path in download_auxiliary(name, cache_dir=cache_dir):

@@ -22,6 +22,10 @@ A model entry::
         members: [zoo name, …]       #   weights, in the order of the config's members (nothing stored twice)
       Weights: null                  # not released (learned models) or none needed (``Learned: false``)
 
+A learned model whose weights were published once and then taken out (the bundle ships no comparison-only model;
+the 10 MB budget) says why in ``Metadata: {Withdrawn: <reason>}`` and keeps its file's sha256 in its training chain:
+its status is ``withdrawn``, not ``not released``.
+
 The index names the default model of ``harmony harmonize`` (``Default Model:``). Collections or models
 with ``Metadata: {Learned: false}`` have no weights by design (non-learned baselines).
 
@@ -99,7 +103,7 @@ class EnsembleWeights:
 
 
 #: how far each status is from running offline; an ensemble is as far as its furthest member
-_STATUS_ORDER = ('none needed', 'bundled', 'cached', 'download', 'not released')
+_STATUS_ORDER = ('none needed', 'bundled', 'cached', 'download', 'withdrawn', 'not released')
 
 
 @dataclass
@@ -131,8 +135,14 @@ class ZooModel:
         return 'comparison' in (self.use or '').lower()
 
     @property
+    def withdrawn(self) -> Optional[str]:
+        """Why the weights this model once had were taken out of the zoo (``Metadata: Withdrawn``), if they were."""
+        reason = self.metadata.get('Withdrawn')
+        return str(reason) if reason and self.weights is None and self.learned else None
+
+    @property
     def weights_status(self) -> str:
-        """``bundled``, ``cached``, ``download``, ``not released`` or ``none needed``."""
+        """``bundled``, ``cached``, ``download``, ``withdrawn``, ``not released`` or ``none needed``."""
         if isinstance(self.weights, BundledWeights):
             return 'bundled'
         if isinstance(self.weights, EnsembleWeights):
@@ -146,6 +156,8 @@ class ZooModel:
             except HubError:
                 return 'download'
             return 'cached'
+        if self.withdrawn:
+            return 'withdrawn'
         return 'not released' if self.learned else 'none needed'
 
 
@@ -310,12 +322,16 @@ def weights_path(name: str, cache_dir: Optional[str] = None, local_files_only: O
 
 def no_weights_error(name: str) -> HubError:
     """The one-line error for a learned zoo model without weights: which continued stage its weights gave way to
-    (:func:`superseded_by`), or that none were released; either way, how to train it."""
-    config = osp.relpath(get_model_info(name).config, REPO_ROOT)
+    (:func:`superseded_by`), why they were withdrawn, or that none were released; always how to train it."""
+    model = get_model_info(name)
+    config = osp.relpath(model.config, REPO_ROOT)
     successor = superseded_by(name)
     if successor:
         return HubError(f'{name}: its weights gave way in the zoo to its continued training stage, {successor} '
                         f'(use that model), or train it with `python tools/train.py {config}`')
+    if model.withdrawn:
+        return HubError(f'{name}: its weights were withdrawn from the zoo ({model.withdrawn}); its config reproduces '
+                        f'them: train it with `python tools/train.py {config}` and use CONFIG.py:CHECKPOINT')
     return HubError(f'{name}: no weights have been released for this model; train it with '
                     f'`python tools/train.py {config}` and use CONFIG.py:CHECKPOINT')
 

@@ -149,15 +149,16 @@ def test_comparison_only_model_warns_in_one_line(tmp_path):
 
 def test_a_zoo_model_without_weights_fails_in_one_line_that_says_why(tmp_path):
     """A comparison-only model that left the bundle: one error line (no warning before it) that names the stage its
-    weights gave way to, or says how to train it; nothing is written."""
+    weights gave way to, or says why they were withdrawn and how to train it; nothing is written."""
     superseded = _cli('harmonize', '-m', 'colorcurves_adam-6k_lalonde-efros-256', COMPOSITE, MASK,
                       '-o', str(tmp_path / 'a.png'))
-    unreleased = _cli('harmonize', '-m', COMPARISON_ONLY, COMPOSITE, MASK, '-o', str(tmp_path / 'b.png'))
-    for result in (superseded, unreleased):
+    withdrawn = _cli('harmonize', '-m', COMPARISON_ONLY, COMPOSITE, MASK, '-o', str(tmp_path / 'b.png'))
+    for result in (superseded, withdrawn):
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert result.returncode == 1 and len(lines) == 1 and 'warning' not in lines[0], result.stderr
     assert 'gave way' in superseded.stderr and 'colorcurves_adam-6k-warm-3k_matched-256' in superseded.stderr
-    assert 'tools/train.py configs/rainnet/rainnet-s_l1-100_adam-12k-warm-24k_matched-256.py' in unreleased.stderr
+    assert 'tools/train.py configs/rainnet/rainnet-s_l1-100_adam-12k-warm-24k_matched-256.py' in withdrawn.stderr
+    assert 'withdrawn' in withdrawn.stderr and 'worse than the input on the dev set' in withdrawn.stderr
     assert not os.listdir(tmp_path)
 
 

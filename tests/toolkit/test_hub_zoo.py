@@ -342,7 +342,7 @@ def test_list_says_which_models_are_for_comparison_only():
     default = runner.invoke(harmony, ['list', zoo.default_model_name()])
     assert rainnet.exit_code == stage1.exit_code == default.exit_code == 0
     # neither ships in the bundle any more (the bundle's rule); the listing still says what they are
-    assert 'not released (comparison only)' in ' '.join(rainnet.output.split())
+    assert 'withdrawn (comparison only)' in ' '.join(rainnet.output.split())
     assert 'superseded by colorcurves_adam-6k-warm-3k_matched-256 (comparison only)' in ' '.join(stage1.output.split())
     assert 'comparison' not in default.output and 'bundled' in default.output
 

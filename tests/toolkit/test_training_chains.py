@@ -83,7 +83,8 @@ def test_the_default_s_config_trains_as_written():
 
 def test_a_stage_whose_weights_gave_way_is_listed_as_superseded_not_unreleased(tmp_path, monkeypatch):
     """A stage-1 model without weights, named as an earlier stage by a bundled stage 2, is superseded; a model
-    without weights that no chain names stays "not released" (and so does a stage whose successor has no weights)."""
+    without weights that no chain names stays "not released" (and so does a stage whose successor has no weights),
+    unless its card says its weights were withdrawn."""
     import yaml
 
     from toolkit import zoo
@@ -95,6 +96,7 @@ def test_a_stage_whose_weights_gave_way_is_listed_as_superseded_not_unreleased(t
         dict(Name='stage2', Config='configs/a/stage2.py', Metadata={'Training Chain': chain},
              Weights=dict(file='w.safetensors', sha256='0' * 64, size=1)),
         dict(Name='lonely', Config='configs/a/lonely.py', Weights=None),
+        dict(Name='pulled', Config='configs/a/pulled.py', Weights=None, Metadata={'Withdrawn': 'worse than the input'}),
         dict(Name='orphan1', Config='configs/b/stage1.py', Weights=None),
         dict(Name='orphan2', Config='configs/b/stage2.py', Weights=None, Metadata={'Training Chain': [
             dict(Stage=1, Config='configs/b/stage1.py'), dict(Stage=2, Config='configs/b/stage2.py')]}),
@@ -111,3 +113,10 @@ def test_a_stage_whose_weights_gave_way_is_listed_as_superseded_not_unreleased(t
     assert rows['stage1'] == 'superseded by stage2' and rows['lonely'] == 'not released'
     download = CliRunner().invoke(harmony, ['download', 'stage1'])
     assert download.exit_code == 1 and 'gave way' in download.output and 'stage2' in download.output
+    # weights that were published and taken out are "withdrawn", with the card's reason, not "not released"
+    assert rows['pulled'] == 'withdrawn' and zoo.get_model_info('pulled').weights_status == 'withdrawn'
+    pulled = CliRunner().invoke(harmony, ['download', 'pulled'])
+    assert pulled.exit_code == 1 and 'withdrawn from the zoo (worse than the input)' in pulled.output
+    assert 'tools/train.py configs/a/pulled.py' in pulled.output
+    info = CliRunner().invoke(harmony, ['info', 'pulled'])
+    assert 'weights: withdrawn' in info.output and 'Withdrawn: worse than the input' in info.output
