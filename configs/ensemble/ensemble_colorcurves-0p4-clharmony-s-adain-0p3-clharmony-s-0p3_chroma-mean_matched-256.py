@@ -6,8 +6,8 @@
 # The weights were chosen on the dev sets by the selection's rule from a grid fixed before the sweep (colour curves
 # 0.4 / 0.5 / 0.6, the rest split 1:1 or 2:1 between the AdaIN and style-fusion networks): the lowest real dev fMSE that
 # passes the chroma check is 0.4 / 0.3 / 0.3 (docs/ensemble.md; docs/results/ensemble-sweep/three/).
-# Score: python tools/full_res_eval.py ensemble_colorcurves-0p4-clharmony-s-adain-0p3-clharmony-s-0p3_chroma-mean_matched-256 \
-#     --data-root data/real-dev
+# Score: python tools/full_res_eval.py \
+#     ensemble_colorcurves-0p4-clharmony-s-adain-0p3-clharmony-s-0p3_chroma-mean_matched-256 --data-root data/real-dev
 _base_ = ['./ensemble_colorcurves-clharmony-s_chroma-mean_matched-256.py']
 
 model = dict(
