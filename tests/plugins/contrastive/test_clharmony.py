@@ -336,7 +336,8 @@ def test_every_shipped_config_builds_and_takes_a_training_step(name):
     model.train()
     losses = model(**_batch(model, size=64), mode='loss')
     expected = {'loss_l1'} | ({'loss_pixel'} if 'l1_' not in name else set()) \
-        | ({'loss_hcl'} if 'l1-pixel' not in name and 'l1_' not in name else set())
+        | ({'loss_hcl'} if 'l1-pixel' not in name and 'l1_' not in name else set()) \
+        | ({'loss_ssim'} if '-ssim-' in name else set())  # the texture stages' foreground SSIM term
     assert set(losses) == expected, name
     before = [p.detach().clone() for p in model.parameters()]
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
