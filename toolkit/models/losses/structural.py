@@ -9,6 +9,8 @@ from toolkit.interfaces import BaseHarmonizationLoss
 from toolkit.metrics.functional import ssim_map
 from toolkit.registry import LOSSES
 
+from .pixel import _foreground_mean
+
 
 @LOSSES.register_module()
 class ForegroundSSIMLoss(BaseHarmonizationLoss):
@@ -44,6 +46,5 @@ class ForegroundSSIMLoss(BaseHarmonizationLoss):
             raise ValueError(f'expected pred and target (B, 3, H, W) and mask (B, 1, H, W); got {tuple(pred.shape)}, '
                              f'{tuple(target.shape)}, {tuple(mask.shape)}')
         similarity = ssim_map(pred * self.scale + self.offset, target * self.scale + self.offset).mean(1, keepdim=True)
-        area = mask.sum(dim=(1, 2, 3))
-        dissimilarity = ((1 - similarity) * mask).sum(dim=(1, 2, 3)) / area.clamp_min(self.min_area)
-        return self.loss_weight * dissimilarity.mean()
+        # one channel, so the pixel losses' per-image normaliser floors the area in pixels
+        return self.loss_weight * _foreground_mean(1 - similarity, mask, self.min_area)
