@@ -441,6 +441,38 @@ class Harmonizer:
             outputs += self._harmonize_prepared(prepared, full_res, references=low_references)
         return outputs[0] if single else outputs
 
+    def harmonize_at_strengths(self, image, mask, strengths: Sequence[float], full_res: Optional[bool] = None,
+                               references=None):
+        """One composite harmonized at each strength in turn, the network run once.
+
+        Each output is what :meth:`harmonize` gives with :attr:`strength` set to that value, bit for bit (the same
+        band function is applied at each strength), so a dev set can be scored at many strengths for the price of
+        one network pass (``tools/strength_sweep.py``).
+
+        Args:
+            image, mask, full_res, references: as :meth:`harmonize`, for one composite.
+            strengths: fractions of the change in [0, 1] (each checked before any work: :func:`check_strength`).
+
+        Yields:
+            ``(strength, (H, W, 3) uint8)`` in the order given.
+
+        Example:
+            >>> harmonizer = Harmonizer.from_pretrained('reinhard-lab')
+            >>> image = np.zeros((30, 50, 3), np.uint8); image[:, 25:] = (200, 120, 40)
+            >>> mask = np.zeros((30, 50), np.uint8); mask[10:20, 30:40] = 255
+            >>> outputs = dict(harmonizer.harmonize_at_strengths(image, mask, [0.0, 1.0]))
+            >>> bool((outputs[0.0] == image).all()), bool((outputs[1.0] == harmonizer.harmonize(image, mask)).all())
+            (True, True)
+        """
+        strengths = [check_strength(value) for value in strengths]
+        full_res = self.full_res if full_res is None else full_res
+        prepared = [self.prepare(image, mask)]
+        low_references = [self._low_references(references, 0)]
+        lows, predicted = self._predict(prepared, full_res, low_references)
+        (composite, soft_mask), band = prepared[0], self._bands(prepared, lows, predicted, full_res)[0]
+        for strength in strengths:
+            yield strength, apply_in_bands(composite, soft_mask, band, strength=strength)
+
     def retrieve(self, image, mask, gallery: str, k: int = 1, retrieval_config: Optional[str] = None) -> list:
         """References for one composite from a gallery folder (Raiha's retrieval, eqs. 1–5), best first.
 
