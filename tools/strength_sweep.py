@@ -9,7 +9,6 @@ JSON keeps per image the size of the predicted change, to judge a gate on it. De
 (toolkit/benchmark/strength_sweep.py).
 """
 import argparse
-import json
 import os
 import sys
 
@@ -23,6 +22,7 @@ def main(argv=None):
     parser.add_argument('--strengths', type=float, nargs='+', help='the grid (default 0.6 0.7 0.8 0.9 1.0)')
     parser.add_argument('--out', help='write the result, per-image values included, as JSON')
     args = parser.parse_args(argv)
+    from toolkit.benchmark.report import write_json
     from toolkit.benchmark.strength_sweep import DEFAULT_STRENGTHS, sweep_strengths
     from toolkit.datasets.io import HarmonizationDataError
     try:
@@ -39,8 +39,7 @@ def main(argv=None):
     print(f'| each image at its best strength (a bound; mean {best["mean_strength"]:.2f}) | {best["fMSE"]:.1f} | '
           f'{best["worse"]} of {images} | — |')
     if args.out:
-        with open(args.out, 'w', encoding='utf-8') as handle:
-            json.dump(result, handle, indent=1)
+        write_json(result, args.out)
         print(f'wrote {args.out}')
 
 
