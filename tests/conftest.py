@@ -78,6 +78,14 @@ def write_gray(path, image):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     assert cv2.imwrite(path, image)
 
+def subset_mean(per_image, values):
+    """The mean per subset (a row's name's first folder), then over subsets: the selection's average, computed here
+    independently of ``toolkit.benchmark.selection.mean_over_subsets``."""
+    subsets = sorted({row['name'].split('/')[0] for row in per_image})
+    return np.mean([np.mean([v for row, v in zip(per_image, values) if row['name'].startswith(s + '/')])
+                    for s in subsets])
+
+
 def random_state_dict(key_list: str, seed: int = 0, scale: float = 0.05, generator=None) -> dict:
     """Random tensors under the names and shapes of a released checkpoint's key list (``key AxBxC`` per line, ``#``
     comments), for testing converters without downloading the checkpoint. ``generator`` (else one seeded with

@@ -1,17 +1,10 @@
 """The ensemble weight sweep reproduces, at its end points, what the selection's own tools measure."""
 import shutil
 
-import numpy as np
 import pytest
 
+from tests.conftest import subset_mean
 from toolkit.benchmark.ensemble_sweep import sweep_ensemble_weights, weight_vectors
-
-
-def _over_subsets(per_image, values):
-    """The mean per subset (the name's first folder), then over subsets: the selection's average, computed here."""
-    subsets = sorted({row['name'].split('/')[0] for row in per_image})
-    return np.mean([np.mean([v for row, v in zip(per_image, values) if row['name'].startswith(s + '/')])
-                    for s in subsets])
 
 
 def test_end_points_are_the_members_as_full_res_eval_and_change_calibration_score_them(tiny_iharmony, tmp_path):
@@ -25,7 +18,7 @@ def test_end_points_are_the_members_as_full_res_eval_and_change_calibration_scor
     native = compare_full_res(Harmonizer.from_pretrained('reinhard-lab'), root, min_side=0)['per_image']
 
     def over_subsets(values):
-        return _over_subsets(native, values)
+        return subset_mean(native, values)
     reinhard = [row['full-resolution transfer']['fMSE'] for row in native]
     inputs = [row['input composite']['fMSE'] for row in native]
     assert rows[1.0]['fMSE'] == pytest.approx(over_subsets(reinhard), rel=1e-6)
@@ -59,7 +52,7 @@ def test_three_members_mix_as_the_ensemble_does_and_a_zero_weight_drops_a_member
     assert [row['weight'] for row in three['rows']] == [0, 0.5, 0.5]
     def native_score(harmonizer):
         per_image = compare_full_res(harmonizer, root, min_side=0)['per_image']
-        return _over_subsets(per_image, [row['full-resolution transfer']['fMSE'] for row in per_image])
+        return subset_mean(per_image, [row['full-resolution transfer']['fMSE'] for row in per_image])
     assert rows[(0, 1, 0)]['fMSE'] == pytest.approx(native_score(Harmonizer.from_pretrained('histogram-matching')),
                                                     rel=1e-6)
     for key in ('fMSE', 'worse', 'chroma_shift'):

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from tests.conftest import subset_mean
 from toolkit.benchmark.strength_sweep import change_moments, sweep_strengths
 
 TOOL = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'tools', 'strength_sweep.py')
@@ -15,13 +16,6 @@ TOOL = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'tools', 'stren
 
 def _run_tool(*args):
     return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True)
-
-
-def _over_subsets(per_image, values):
-    """The mean per subset (the name's first folder), then over subsets, computed here."""
-    subsets = sorted({row['name'].split('/')[0] for row in per_image})
-    return np.mean([np.mean([v for row, v in zip(per_image, values) if row['name'].startswith(s + '/')])
-                    for s in subsets])
 
 
 @pytest.fixture
@@ -63,11 +57,11 @@ def test_rows_are_what_full_res_eval_scores_at_each_strength(dev_root):
                                   min_side=0)['per_image']
         for key in ('fMSE', 'fSSIM'):
             values = [row['full-resolution transfer'][key] for row in native]
-            assert rows[strength][key] == pytest.approx(_over_subsets(native, values), rel=1e-9)
+            assert rows[strength][key] == pytest.approx(subset_mean(native, values), rel=1e-9)
         inputs = [row['input composite']['fMSE'] for row in native]
         assert rows[strength]['worse'] == sum(v > i for v, i in
                                               zip([row['full-resolution transfer']['fMSE'] for row in native], inputs))
-        assert result['input_fMSE'] == pytest.approx(_over_subsets(native, inputs))
+        assert result['input_fMSE'] == pytest.approx(subset_mean(native, inputs))
     assert rows[0.0]['fMSE'] == pytest.approx(result['input_fMSE']) and rows[0.0]['worse'] == 0
 
 
