@@ -392,12 +392,17 @@ class Harmonizer:
             bands.append(_mixed_band(members, self.model.mix_levels) if self._is_ensemble else members[0])
         return bands
 
+    def _prepared_bands(self, prepared: list, full_res: bool, references: Optional[list] = None) -> list:
+        """The network step, then one band function per prepared composite (what any strength applies)."""
+        lows, predicted = self._predict(prepared, full_res, references)
+        return self._bands(prepared, lows, predicted, full_res)
+
     def _harmonize_prepared(self, prepared: list, full_res: bool, in_place: bool = False,
                             references: Optional[list] = None) -> list:
-        lows, predicted = self._predict(prepared, full_res, references)
         return [apply_in_bands(composite, soft_mask, band, out=composite if in_place else None,
                                strength=self.strength)
-                for (composite, soft_mask), band in zip(prepared, self._bands(prepared, lows, predicted, full_res))]
+                for (composite, soft_mask), band in zip(prepared, self._prepared_bands(prepared, full_res,
+                                                                                         references))]
 
     def harmonize(self, image, mask, full_res: Optional[bool] = None, references=None):
         """Harmonize one composite, or lists of composites and masks (processed in batches).
@@ -467,9 +472,8 @@ class Harmonizer:
         strengths = [check_strength(value) for value in strengths]
         full_res = self.full_res if full_res is None else full_res
         prepared = [self.prepare(image, mask)]
-        low_references = [self._low_references(references, 0)]
-        lows, predicted = self._predict(prepared, full_res, low_references)
-        (composite, soft_mask), band = prepared[0], self._bands(prepared, lows, predicted, full_res)[0]
+        (composite, soft_mask), = prepared
+        band, = self._prepared_bands(prepared, full_res, [self._low_references(references, 0)])
         for strength in strengths:
             yield strength, apply_in_bands(composite, soft_mask, band, strength=strength)
 
