@@ -96,3 +96,97 @@ def sweep_strengths(model: str, data_root: str, strengths: Sequence[float] = DEF
                 input_fMSE=mean_over_subsets(per_image, lambda row: row['input_fMSE']),
                 input_fSSIM=mean_over_subsets(per_image, lambda row: row['input_fSSIM']),
                 rows=rows, best_per_image=best, per_image=per_image)
+
+
+def member_agreement(changes: Sequence[np.ndarray], weights: Sequence[float], mask: np.ndarray) -> float:
+    """How much an ensemble's members agree on a composite's change: ``R = mean‖Σᵢ wᵢ·dᵢ‖² / Σᵢ wᵢ·mean‖dᵢ‖²``,
+    foreground means weighted by the soft mask, ``dᵢ`` member ``i``'s change (its output minus the composite).
+
+    ``R`` is 1 when every member makes the same change and falls towards 0 as their changes cancel; it needs no
+    real image, so a strength ``s = min(1, R / τ)`` could be applied at harmonize time. By Jensen's inequality
+    ``R ≤ 1`` for weights summing to 1; 1 where no member moves.
+
+    Args:
+        changes: per member ``(H, W, 3)`` output − composite, on 0–255.
+        weights: the members' weights (normalised here).
+        mask: ``(H, W)`` uint8 0–255 or float in [0, 1].
+
+    Example:
+        >>> mask = np.ones((2, 2)); up = np.full((2, 2, 3), 10.0)
+        >>> member_agreement([up, up], [1, 1], mask), member_agreement([up, -up], [1, 1], mask)
+        (1.0, 0.0)
+        >>> round(member_agreement([up, np.zeros_like(up)], [1, 1], mask), 3)  # one moves, one stays: (½)² / ½
+        0.5
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    weights = weights / weights.sum()
+    area = np.asarray(mask, dtype=np.float64) / (255.0 if np.asarray(mask).dtype == np.uint8 else 1.0)
+    if area.sum() <= 0:
+        raise ValueError('the mask has no foreground')
+    changes = [np.asarray(change, dtype=np.float64) for change in changes]
+    mixed = sum(w * change for w, change in zip(weights, changes))
+    spread = sum(w * float((area * (change ** 2).sum(-1)).sum()) for w, change in zip(weights, changes))
+    return 1.0 if spread <= 0 else float((area * (mixed ** 2).sum(-1)).sum() / spread)
+
+
+def gated_rows(per_image: Sequence[dict], gates: Sequence[float], thresholds: Sequence[float]) -> list[dict]:
+    """Per threshold ``τ``, the sweep's scores with each image at strength ``min(1, g / τ)`` (``g`` its gate value,
+    e.g. :func:`member_agreement`), read exactly off the image's quadratic ``A + 2sB + s²C``: fMSE averaged per subset
+    then over subsets, images made worse, and the mean strength.
+
+    Args:
+        per_image: :func:`sweep_strengths` rows (``name``, ``A``, ``B``, ``C``); gates: one value per row, in order.
+
+    Example:
+        >>> rows = [dict(name='S/a', A=100.0, B=-200.0, C=400.0), dict(name='S/b', A=10.0, B=5.0, C=40.0)]
+        >>> [(row['fMSE'], row['worse']) for row in gated_rows(rows, [0.25, 1.0], [0.5])]  # s = 0.5, 1: 0, 60
+        [(30.0, 1)]
+    """
+    from .selection import mean_over_subsets
+    if len(gates) != len(per_image):
+        raise ValueError(f'{len(gates)} gate values for {len(per_image)} images')
+    rows = []
+    for threshold in thresholds:
+        if not threshold > 0:
+            raise ValueError(f'a gate threshold must be positive, got {threshold}')
+        strength = {row['name']: min(1.0, gate / threshold) for row, gate in zip(per_image, gates)}
+
+        def fmse(row, strength=strength):
+            s = strength[row['name']]
+            return row['A'] + 2 * s * row['B'] + s * s * row['C']
+        rows.append(dict(threshold=threshold, fMSE=mean_over_subsets(per_image, fmse),
+                         worse=sum(1 for row in per_image if fmse(row) > row['A'] + 1e-9),
+                         mean_strength=float(np.mean(list(strength.values())))))
+    return rows
+
+
+def ensemble_agreement(model: str, data_root: str) -> dict[str, float]:
+    """:func:`member_agreement` of an ensemble on each composite of ``data_root``'s test split: each member's own
+    output at the network's resolution (the composite and mask resized as :class:`~toolkit.apis.Harmonizer` resizes
+    them, the member run through a Harmonizer of its own) minus the composite, weighted by the resized mask.
+
+    Returns:
+        ``{image name: R}`` in the dataset's order.
+
+    Raises:
+        ValueError: ``model`` is not an ensemble, or ``data_root`` is evaluation data.
+    """
+    from toolkit.apis import Harmonizer
+    from toolkit.apis.full_res_eval import native_triplets
+    from toolkit.datasets.transforms.processing import resize_image, resize_mask
+
+    from .selection import is_evaluation_data
+    if is_evaluation_data(data_root):
+        raise ValueError(f'{data_root} is evaluation data; judge a gate on a dev set only')
+    ensemble = Harmonizer.from_pretrained(model)
+    if not callable(getattr(ensemble.model, 'mix_levels', None)):
+        raise ValueError(f'{model} is not an ensemble; member agreement needs two or more members')
+    members = [Harmonizer(member, resolution=ensemble.resolution, device=ensemble.device)
+               for member in ensemble.model.members]
+    size = (ensemble.resolution, ensemble.resolution)
+    agreement = {}
+    for info, composite, _, mask in native_triplets(data_root):
+        low_composite, low_mask = resize_image(composite, size), resize_mask(mask, size)
+        changes = [member.harmonize(low_composite, low_mask).astype(np.float64) - low_composite for member in members]
+        agreement[info['name']] = member_agreement(changes, ensemble.model.member_weights, low_mask)
+    return agreement

@@ -118,3 +118,89 @@ def test_cli_prints_the_table_and_writes_per_image_values(dev_root, tmp_path):
     written = json.loads(out.read_text())
     assert [row['strength'] for row in written['rows']] == [0.5, 1.0]
     assert len(written['per_image']) == 3 and {'A', 'B', 'C', 'best_strength'} <= set(written['per_image'][0])
+
+
+GATE_TOOL = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'tools', 'agreement_gate.py')
+TWO_MEMBERS = 'ensemble_colorcurves-clharmony-s-adain_chroma-mean_matched-256'
+
+
+def test_member_agreement_against_the_pixelwise_definition():
+    """R = ‖Σ wᵢdᵢ‖² / Σ wᵢ‖dᵢ‖², foreground-weighted, computed pixel by pixel in plain Python; 1 for identical
+    changes, unchanged by scaling every change, never above 1 (Jensen)."""
+    from toolkit.benchmark.strength_sweep import member_agreement
+    rng = np.random.default_rng(5)
+    changes = [rng.normal(size=(4, 5, 3)) * scale for scale in (3.0, 8.0, 1.0)]
+    mask = rng.uniform(size=(4, 5))
+    weights = [0.4, 0.3, 0.3]
+    top = bottom = 0.0
+    for y in range(4):
+        for x in range(5):
+            mixed = [sum(w * d[y, x, c] for w, d in zip(weights, changes)) for c in range(3)]
+            top += mask[y, x] * sum(value ** 2 for value in mixed)
+            bottom += mask[y, x] * sum(w * sum(d[y, x, c] ** 2 for c in range(3)) for w, d in zip(weights, changes))
+    assert member_agreement(changes, [4, 3, 3], mask) == pytest.approx(top / bottom, rel=1e-12)
+    assert member_agreement([c * 7 for c in changes], weights, mask) == pytest.approx(top / bottom, rel=1e-12)
+    assert member_agreement([changes[0]] * 3, weights, mask) == pytest.approx(1.0)
+    assert 0.0 <= top / bottom <= 1.0
+    assert member_agreement([np.zeros((4, 5, 3))] * 2, [1, 1], mask) == 1.0  # nobody moves: nothing to disagree on
+    with pytest.raises(ValueError, match='no foreground'):
+        member_agreement(changes, weights, np.zeros((4, 5)))
+
+
+def test_a_uniform_gate_is_the_measured_uniform_strength(dev_root):
+    """Every image gated to s = 0.5 scores what the Harmonizer measured at strength 0.5 (to 8-bit rounding); a gate
+    at or above τ is strength 1, exactly the measured row."""
+    from toolkit.benchmark.strength_sweep import gated_rows
+    result = sweep_strengths('histogram-matching', dev_root, strengths=(0.5, 1.0))
+    measured = {row['strength']: row for row in result['rows']}
+    half, whole = gated_rows(result['per_image'], [0.25] * 3, [0.5, 0.25])
+    assert half['mean_strength'] == 0.5 and whole['mean_strength'] == 1.0
+    assert half['fMSE'] == pytest.approx(measured[0.5]['fMSE'], abs=1.0, rel=1e-2)
+    assert whole['fMSE'] == pytest.approx(measured[1.0]['fMSE'], rel=1e-9)
+    assert whole['worse'] == measured[1.0]['worse']
+    with pytest.raises(ValueError, match='2 gate values for 3 images'):
+        gated_rows(result['per_image'], [1.0, 1.0], [0.5])
+
+
+def test_ensemble_agreement_runs_each_member_at_the_network_size(dev_root):
+    """Per image, the members loaded by their own zoo names, run on the composite resized to 256, give the same R."""
+    from toolkit.apis import Harmonizer
+    from toolkit.apis.full_res_eval import native_triplets
+    from toolkit.benchmark.strength_sweep import ensemble_agreement, member_agreement
+    from toolkit.datasets.transforms.processing import resize_image, resize_mask
+    agreement = ensemble_agreement(TWO_MEMBERS, dev_root)
+    members = [Harmonizer.from_pretrained(name) for name in
+               ('colorcurves_adam-6k-warm-3k-warm-3k_matched-256',
+                'clharmony-s_l1-pixel-adain_adamw-stylefusion-6k-warm-1500i_matched-256')]
+    names = []
+    for info, composite, _, mask in native_triplets(dev_root):
+        names.append(info['name'])
+        low, low_mask = resize_image(composite, (256, 256)), resize_mask(mask, (256, 256))
+        changes = [member.harmonize(low, low_mask).astype(float) - low for member in members]
+        assert agreement[info['name']] == pytest.approx(member_agreement(changes, [1, 1], low_mask), rel=1e-9)
+        assert 0.0 < agreement[info['name']] < 1.0  # two different networks never change a composite alike
+    assert list(agreement) == names
+    with pytest.raises(ValueError, match='not an ensemble'):
+        ensemble_agreement('reinhard-lab', dev_root)
+
+
+def test_the_gate_tool_refuses_a_sweep_of_another_model_in_one_line(dev_root, tmp_path):
+    sweep = tmp_path / 'sweep.json'
+    assert _run_tool('reinhard-lab', '--data-root', dev_root, '--strengths', '1', '--out', str(sweep)).returncode == 0
+    run = subprocess.run([sys.executable, GATE_TOOL, TWO_MEMBERS, '--data-root', dev_root, '--sweep', str(sweep)],
+                         capture_output=True, text=True)
+    assert run.returncode == 1
+    assert run.stderr == f'error: {sweep}: a sweep of reinhard-lab, not of {TWO_MEMBERS}\n'
+
+
+def test_the_gate_tool_prints_the_gates_beside_the_uniform_strengths(dev_root, tmp_path):
+    sweep, out = tmp_path / 'sweep.json', tmp_path / 'gate.json'
+    assert _run_tool(TWO_MEMBERS, '--data-root', dev_root, '--strengths', '0.5', '1', '--out', str(sweep)
+                     ).returncode == 0
+    run = subprocess.run([sys.executable, GATE_TOOL, TWO_MEMBERS, '--data-root', dev_root, '--sweep', str(sweep),
+                          '--thresholds', '0.6', '--out', str(out)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert '| uniform 0.5 |' in run.stdout and '| min(1, R / 0.6) |' in run.stdout
+    written = json.loads(out.read_text())
+    assert [row['threshold'] for row in written['rows']] == [0.6]
+    assert sorted(written['agreement']) == sorted(row['name'] for row in json.loads(sweep.read_text())['per_image'])
