@@ -1,13 +1,16 @@
 """Compare the full-resolution path (colour transform) with bilinear upsampling, at each image's native resolution.
 
     python tools/full_res_eval.py MODEL [--data-root data/samples] [--subsets HAdobe5k ...] [--min-side 512]
-        [--strength 1.0] [--out results.json]
+        [--strength 1.0] [--size 256] [--out results.json]
 
 MODEL is a zoo name (``harmony list``) or CONFIG.py:CHECKPOINT; the results name it by its zoo name, by its config's
 name (what ``tools/publish.py`` would call it, so that a board of such files compares it with the zoo's models), or
 by --name. Metrics are computed at each image's native resolution against its real image (toolkit definitions
 otherwise), streaming one image at a time in bounded memory. --strength applies that fraction of the model's change
-(``harmony harmonize --strength``); the results then name the model ``NAME_strength-0p8`` unless --name.
+(``harmony harmonize --strength``); the results then name the model ``NAME_strength-0p8`` unless --name. --size
+resizes every triplet to SIZE×SIZE first (the field's 256²): at the network's own size "bilinear upsampling" is the
+network's output as is and "full-resolution transfer" its colour change carried onto the composite, what ``harmony
+harmonize`` gives.
 """
 import argparse
 import json
@@ -32,6 +35,8 @@ def main(argv=None):
     parser.add_argument('--data-root', default=os.path.join(os.path.dirname(__file__), '..', 'data', 'samples'))
     parser.add_argument('--subsets', nargs='+', help='subset folders (default: all in the test split)')
     parser.add_argument('--min-side', type=int, default=512)
+    parser.add_argument('--size', type=int, help='resize every triplet to SIZE x SIZE first (e.g. 256, the '
+                                                 "field's evaluation size): what harmony harmonize gives there")
     parser.add_argument('--device', default=None)
     parser.add_argument('--out', help='write the results (means and per-image values) as JSON')
     parser.add_argument('--strength', type=float, default=1.0,
@@ -44,12 +49,13 @@ def main(argv=None):
         harmonizer = Harmonizer.from_pretrained(args.model, device=args.device, strength=args.strength)
         with console.status('harmonizing') as status:
             result = compare_full_res(harmonizer, args.data_root, subsets=args.subsets, min_side=args.min_side,
-                                      progress=lambda name: status.update(f'harmonizing {name}'))
+                                      progress=lambda name: status.update(f'harmonizing {name}'), size=args.size)
     except (FileNotFoundError, ValueError, RuntimeError, KeyError) as error:
         sys.exit(f'error: {error}')
     if not result['images']:
         sys.exit(f'error: no test image of {args.data_root} has a shorter side of at least {args.min_side} px')
-    table = Table(title=f'{args.model} at native resolution: ' + ', '.join(result['images']), title_justify='left')
+    where = f'at {args.size}x{args.size}' if args.size else 'at native resolution'
+    table = Table(title=f'{args.model} {where}: ' + ', '.join(result['images']), title_justify='left')
     table.add_column('output')
     for name in METRIC_NAMES:
         table.add_column(name, justify='right')

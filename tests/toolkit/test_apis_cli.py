@@ -96,6 +96,23 @@ def test_bad_inputs_are_refused_clearly(reinhard, tmp_path):
     assert np.abs(reinhard.harmonize(image, half).astype(int) - reinhard.harmonize(image, mask)).mean() < 1.0
 
 
+def test_full_res_eval_at_a_given_size_scores_the_resized_triplet(reinhard, tiny_iharmony):
+    """--size: every triplet resized as the Harmonizer resizes (area images, bilinear masks), then harmonized there;
+    at the network's size "bilinear upsampling" is the network's output as is."""
+    from toolkit.apis.full_res_eval import NATIVE_PROFILE, native_triplets
+    from toolkit.datasets.transforms.processing import resize_image, resize_mask
+    from toolkit.metrics.harmonization_metric import native_image_metrics
+    result = compare_full_res(reinhard, tiny_iharmony, min_side=0, size=256)
+    assert result['size'] == 256 and all(image.endswith('(256x256)') for image in result['images'])
+    for row, (info, composite, real, mask) in zip(result['per_image'], native_triplets(tiny_iharmony)):
+        assert row['name'] == info['name'] and composite.shape[:2] != (256, 256)
+        small = [resize_image(image, (256, 256)) for image in (composite, real)]
+        small_mask = resize_mask(mask, (256, 256))
+        assert row['input composite'] == native_image_metrics(small[0], small[1], small_mask, NATIVE_PROFILE)
+        as_is = reinhard.harmonize(small[0], small_mask, full_res=False)
+        assert row['bilinear upsampling'] == native_image_metrics(as_is, small[1], small_mask, NATIVE_PROFILE)
+
+
 def test_full_res_path_beats_bilinear_upsampling(reinhard):
     result = compare_full_res(reinhard, SAMPLES, subsets=['HAdobe5k'])
     guided, bilinear = result['results']['full-resolution transfer'], result['results']['bilinear upsampling']

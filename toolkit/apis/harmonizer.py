@@ -239,8 +239,9 @@ class Harmonizer:
     The network sees the composite and mask resized to ``resolution``. With ``full_res`` (default)
     the low-resolution change is carried to the full-resolution pixels (:mod:`toolkit.apis.full_res`):
     models that predict a colour function (``color_mapping``) have it applied directly; others have
-    their colour change fitted (global affine + local corrections). Without ``full_res`` the output is
-    upsampled bilinearly. A composite already at ``resolution`` takes the network's output as is.
+    their colour change fitted (global affine + local corrections), a composite already at ``resolution`` too (so
+    that a network's texture errors never reach the output, at any size). Without ``full_res`` the output is
+    upsampled bilinearly, and a composite already at ``resolution`` takes the network's output as is.
     The result has the input's size and ``output = harmonized·m + composite·(1 − m)``; where ``m = 0``
     it is the input, bit for bit.
 
@@ -354,17 +355,19 @@ class Harmonizer:
                        prediction: torch.Tensor, mapping, full_res: bool) -> BandFunction:
         height, width = composite.shape[:2]
         low_out = prediction.detach().float().cpu().numpy()  # (3, r, r) on 0–255
-        if composite.shape[:2] == low_composite.shape[:2]:  # already at the network's size: use its output
-            low_levels = low_out.transpose(1, 2, 0)
-            return lambda pixels, rows, cols: low_levels[rows[0]:rows[1], cols[0]:cols[1]]
         if full_res and mapping is not None:
             return _mapping_band(mapping)
         if full_res:
+            # also at the network's own size: a network that outputs the image (the CL family) does not reproduce
+            # the foreground's texture, and its colour change carried onto the composite's pixels keeps it
             low_in = torch.from_numpy(low_composite.transpose(2, 0, 1))[None].double() / 255.0
             weights = torch.from_numpy(low_mask)[None, None]
             fit = fit_colour_transform(low_in, torch.from_numpy(low_out)[None].double() / 255.0, weights,
                                        self.radius, self.eps)
             return colour_transform_band(fit, (height, width))
+        if composite.shape[:2] == low_composite.shape[:2]:  # already at the network's size: its output as is
+            low_levels = low_out.transpose(1, 2, 0)
+            return lambda pixels, rows, cols: low_levels[rows[0]:rows[1], cols[0]:cols[1]]
         return lambda pixels, rows, cols: resample_window(low_out, (height, width), rows, cols)
 
     @property

@@ -106,11 +106,14 @@ def read_native_board(folder: str) -> dict:
     leaderboard of what ``harmony harmonize`` gives: each image at its own size through the full-resolution path.
 
     Raises:
-        ValueError: no results, evaluation data, files scored on different data or images.
+        ValueError: no results, evaluation data, files scored on different data or images, or resized (--size).
     """
     models, roots, images, first = [], set(), None, None
     board = None
     for path, result in _tool_results(folder, 'tools/full_res_eval.py'):
+        if result.get('size'):
+            raise ValueError(f'{path}: scored at {result["size"]}x{result["size"]} (--size), not at each image\'s own '
+                             'size; a native board takes native results only')
         roots.add(result['data_root'])
         names = [row['name'] for row in result['per_image']]
         if images is None:

@@ -137,6 +137,12 @@ def test_a_folder_of_native_results_is_a_board_of_what_harmonize_gives(tiny_ihar
     (tmp_path / 'native' / 'short.json').write_text(json.dumps(other))
     with pytest.raises(ValueError, match='other images'):
         read_native_board(str(tmp_path / 'native'))
+    # results resized to 256² (full_res_eval --size) are not native: refused, with the file named
+    (tmp_path / 'native' / 'short.json').unlink()
+    resized = dict(results['copy-paste'], size=256, model='resized')
+    (tmp_path / 'native' / 'resized.json').write_text(json.dumps(resized))
+    with pytest.raises(ValueError, match=r'resized.json: scored at 256x256 \(--size\)'):
+        read_native_board(str(tmp_path / 'native'))
 
 
 def test_native_results_of_evaluation_data_are_refused(tiny_iharmony, tmp_path):
