@@ -11,7 +11,6 @@ where they rank together). ``R`` needs no real image; the strength is not. Dev s
 (toolkit/benchmark/strength_sweep.py: member_agreement, gated_rows, ensemble_agreement).
 """
 import argparse
-import json
 import os
 import sys
 
@@ -21,13 +20,8 @@ DEFAULT_THRESHOLDS = (0.5, 0.7, 0.8, 0.9)
 
 
 def _read_sweep(path: str, model: str, data_root: str) -> dict:
-    try:
-        with open(path, encoding='utf-8') as handle:
-            sweep = json.load(handle)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f'{path}: cannot read it as JSON ({error.__class__.__name__})') from None
-    if not isinstance(sweep, dict) or not all(key in sweep for key in ('model', 'data_root', 'per_image', 'rows')):
-        raise ValueError(f'{path}: not a tools/strength_sweep.py --out result')
+    from toolkit.benchmark.report import read_json
+    sweep = read_json(path, ('model', 'data_root', 'per_image', 'rows'), 'a tools/strength_sweep.py --out result')
     if sweep['model'] != model:
         raise ValueError(f'{path}: a sweep of {sweep["model"]}, not of {model}')
     if os.path.realpath(sweep['data_root']) != os.path.realpath(data_root):

@@ -9,7 +9,6 @@ to their real image that any imprecise change spoils; the bins of the input's ow
 leaderboards' bins and rule (``toolkit.benchmark.runner.by_input_error``). It reads results and chooses nothing.
 """
 import argparse
-import json
 import os
 import sys
 
@@ -21,13 +20,8 @@ HARMONIZE_OUTPUT = 'full-resolution transfer'
 
 def _records(path: str) -> tuple:
     """``(result, model records, input records)`` of one result file, as ``by_input_error`` reads them."""
-    try:
-        with open(path, encoding='utf-8') as handle:
-            result = json.load(handle)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f'{path}: cannot read it as JSON ({error.__class__.__name__})') from None
-    if not isinstance(result, dict) or 'per_image' not in result or 'model' not in result:
-        raise ValueError(f'{path}: not a tools/full_res_eval.py --out result (no model or per_image)')
+    from toolkit.benchmark.report import read_json
+    result = read_json(path, ('model', 'per_image'), 'a tools/full_res_eval.py --out result')
     try:
         outputs = [dict(name=row['name'], fMSE=row[HARMONIZE_OUTPUT]['fMSE']) for row in result['per_image']]
         inputs = [dict(name=row['name'], fMSE=row['input composite']['fMSE']) for row in result['per_image']]

@@ -5,7 +5,7 @@ import csv
 import json
 import math
 import os.path as osp
-from typing import Optional
+from typing import Optional, Sequence
 
 from rich.table import Table
 
@@ -99,6 +99,22 @@ def efficiency_table(result: dict) -> Table:
                       _cell((largest or {}).get('peak_memory_mb'), '{:.0f}'),
                       f'{100 * fraction:.1f}%' if fraction else '–')
     return table
+
+
+def read_json(path: str, required: Sequence[str], what: str) -> dict:
+    """A tool's ``--out`` JSON, checked to be an object holding ``required`` keys.
+
+    Raises:
+        ValueError: one line naming ``path``: unreadable, not JSON, or not ``what`` (the keys are missing).
+    """
+    try:
+        with open(path, encoding='utf-8') as handle:
+            result = json.load(handle)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f'{path}: cannot read it as JSON ({error.__class__.__name__})') from None
+    if not isinstance(result, dict) or not all(key in result for key in required):
+        raise ValueError(f'{path}: not {what} (no {" or ".join(required)})')
+    return result
 
 
 def write_json(result: dict, path: str) -> None:
