@@ -1,7 +1,7 @@
 """Compare the full-resolution path (colour transform) with bilinear upsampling, at each image's native resolution.
 
     python tools/full_res_eval.py MODEL [--data-root data/samples] [--subsets HAdobe5k ...] [--min-side 512]
-        [--strength 1.0] [--size 256] [--out results.json]
+        [--strength 1.0] [--size 256] [--radius 2] [--eps 1e-3] [--out results.json]
 
 MODEL is a zoo name (``harmony list``) or CONFIG.py:CHECKPOINT; the results name it by its zoo name, by its config's
 name (what ``tools/publish.py`` would call it, so that a board of such files compares it with the zoo's models), or
@@ -35,6 +35,8 @@ def main(argv=None):
     parser.add_argument('--data-root', default=os.path.join(os.path.dirname(__file__), '..', 'data', 'samples'))
     parser.add_argument('--subsets', nargs='+', help='subset folders (default: all in the test split)')
     parser.add_argument('--min-side', type=int, default=512)
+    parser.add_argument('--radius', type=int, help="the colour fit's local window radius (default: the Harmonizer's)")
+    parser.add_argument('--eps', type=float, help="the colour fit's ridge regularisation (default: the Harmonizer's)")
     parser.add_argument('--size', type=int, help='resize every triplet to SIZE x SIZE first (e.g. 256, the '
                                                  "field's evaluation size): what harmony harmonize gives there")
     parser.add_argument('--device', default=None)
@@ -46,7 +48,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     console = Console(width=150)
     try:
-        harmonizer = Harmonizer.from_pretrained(args.model, device=args.device, strength=args.strength)
+        fit = {key: value for key, value in (('radius', args.radius), ('eps', args.eps)) if value is not None}
+        harmonizer = Harmonizer.from_pretrained(args.model, device=args.device, strength=args.strength, **fit)
         with console.status('harmonizing') as status:
             result = compare_full_res(harmonizer, args.data_root, subsets=args.subsets, min_side=args.min_side,
                                       progress=lambda name: status.update(f'harmonizing {name}'), size=args.size)
@@ -66,6 +69,7 @@ def main(argv=None):
     if args.out:
         result['model'] = args.name or model_name(args.model) + strength_suffix(harmonizer.strength)
         result['strength'] = args.strength
+        result.update(radius=harmonizer.radius, eps=harmonizer.eps)
         with open(args.out, 'w', encoding='utf-8') as handle:
             json.dump(result, handle, indent=2)
         console.print(f'wrote {args.out}')

@@ -113,6 +113,26 @@ def test_full_res_eval_at_a_given_size_scores_the_resized_triplet(reinhard, tiny
         assert row['bilinear upsampling'] == native_image_metrics(as_is, small[1], small_mask, NATIVE_PROFILE)
 
 
+def test_full_res_eval_tool_passes_the_fits_settings_to_the_harmonizer(tiny_iharmony, tmp_path):
+    """--radius / --eps: the tool scores what a Harmonizer with those settings gives, and records them."""
+    import json
+    import subprocess
+    import sys
+    out = tmp_path / 'r4.json'
+    done = subprocess.run([sys.executable, os.path.join(REPO_ROOT, 'tools', 'full_res_eval.py'), 'reinhard-lab',
+                           '--data-root', tiny_iharmony, '--min-side', '0', '--radius', '4', '--eps', '0.01',
+                           '--out', str(out)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    written = json.loads(out.read_text())
+    assert (written['radius'], written['eps']) == (4, 0.01)
+    wide, default = (compare_full_res(Harmonizer.from_pretrained('reinhard-lab', **fit), tiny_iharmony, min_side=0)
+                     for fit in (dict(radius=4, eps=0.01), {}))
+    scores = [row['full-resolution transfer']['fMSE'] for row in written['per_image']]
+    assert scores == pytest.approx([row['full-resolution transfer']['fMSE'] for row in wide['per_image']], rel=1e-9)
+    assert scores != pytest.approx([row['full-resolution transfer']['fMSE'] for row in default['per_image']],
+                                   rel=1e-6)
+
+
 def test_full_res_path_beats_bilinear_upsampling(reinhard):
     result = compare_full_res(reinhard, SAMPLES, subsets=['HAdobe5k'])
     guided, bilinear = result['results']['full-resolution transfer'], result['results']['bilinear upsampling']
