@@ -1,9 +1,12 @@
 """A picture sheet: each composite with its mask, every model's full-resolution result and (when known) the real image.
 
-    python tools/picture_sheet.py ROOT MODEL [MODEL ...] -o sheet.jpg [--height 160] [--max-images N]
+    python tools/picture_sheet.py ROOT MODEL [MODEL ...] -o sheet.jpg [--height 160] [--max-images N] [--size 256]
+        [--as-is]
 
 ROOT is an iHarmony4-layout folder (composite_images/, masks/, optionally real_images/ and a *_test.txt or
 *_list.txt listing composites) or a root of several such folders. MODEL is a zoo name or CONFIG.py:CHECKPOINT.
+--size resizes every composite (mask, real image) to SIZE×SIZE first; --as-is adds, after each model, its output
+without the full-resolution colour fit (``harmony harmonize --no-full-res``: at the network's size, its own output).
 """
 import argparse
 import glob
@@ -34,6 +37,8 @@ def main(argv=None):
     parser.add_argument('-o', '--output', required=True)
     parser.add_argument('--height', type=int, default=160)
     parser.add_argument('--max-images', type=int)
+    parser.add_argument('--size', type=int, help='resize every composite to SIZE x SIZE first')
+    parser.add_argument('--as-is', action='store_true', help="add each model's output without the colour fit")
     args = parser.parse_args(argv)
     from toolkit.apis import Harmonizer
     from toolkit.benchmark.models import model_name
@@ -46,8 +51,12 @@ def main(argv=None):
     # column titles: the family part of a zoo or config name (``colorcurves_adam-6k_…`` → ``colorcurves``), longer
     # where two models share it
     names = [model_name(model) for model in args.models]
-    harmonizers = {label: Harmonizer.from_pretrained(model) for label, model in zip(short_labels(names), args.models)}
-    write_sheet(args.output, harmonizers, composites, masks, reals, args.height)
+    harmonizers = {}
+    for label, model in zip(short_labels(names), args.models):
+        harmonizers[label] = Harmonizer.from_pretrained(model)
+        if args.as_is:
+            harmonizers[f'{label} as is'] = Harmonizer(harmonizers[label].model, full_res=False)
+    write_sheet(args.output, harmonizers, composites, masks, reals, args.height, args.size)
     print(f'wrote {args.output} ({len(composites)} composites)')
 
 

@@ -57,17 +57,22 @@ def picture_sheet(rows: Sequence[dict], model_names: Sequence[str], height: int 
 
 
 def sheet_from_folder(harmonizers: dict, composites: Sequence[str], masks: Sequence[str],
-                      reals: Optional[Sequence[Optional[str]]] = None, height: int = 160) -> np.ndarray:
-    """Harmonize every composite with every harmonizer (``{name: Harmonizer}``) and lay the results out."""
+                      reals: Optional[Sequence[Optional[str]]] = None, height: int = 160,
+                      size: Optional[int] = None) -> np.ndarray:
+    """Harmonize every composite with every harmonizer (``{name: Harmonizer}``) and lay the results out; with
+    ``size``, each composite, mask and real image is first resized to ``size × size`` (as the Harmonizer resizes)."""
     from toolkit.datasets import read_image, read_mask
-    from toolkit.datasets.transforms.processing import match_size
+    from toolkit.datasets.transforms.processing import match_size, resize_image, resize_mask
     rows = []
     reals = reals or [None] * len(composites)
     for composite_path, mask_path, real_path in zip(composites, masks, reals):
         composite = read_image(composite_path, alpha='flatten')
         mask = match_size(read_mask(mask_path), composite.shape[:2], mask_path, composite_path)
-        outputs = [harmonizer.harmonize(composite, mask) for harmonizer in harmonizers.values()]
         real = read_image(real_path) if real_path else None
+        if size is not None:
+            composite, mask = resize_image(composite, (size, size)), resize_mask(mask, (size, size))
+            real = None if real is None else resize_image(real, (size, size))
+        outputs = [harmonizer.harmonize(composite, mask) for harmonizer in harmonizers.values()]
         label = composite_path.replace('\\', '/').split('/')[-1].rsplit('.', 1)[0]
         rows.append(dict(composite=composite, mask=mask, outputs=outputs, real=real,
                          label=f'{label} ({composite.shape[1]}x{composite.shape[0]})'))
@@ -75,10 +80,10 @@ def sheet_from_folder(harmonizers: dict, composites: Sequence[str], masks: Seque
 
 
 def write_sheet(path: str, harmonizers: dict, composites: Sequence[str], masks: Sequence[str],
-                reals: Optional[Sequence[Optional[str]]] = None, height: int = 160) -> str:
+                reals: Optional[Sequence[Optional[str]]] = None, height: int = 160, size: Optional[int] = None) -> str:
     """:func:`sheet_from_folder` written to ``path`` (JPEG quality 85 for ``.jpg``); returns ``path``."""
     import os
-    sheet = sheet_from_folder(harmonizers, composites, masks, reals, height)
+    sheet = sheet_from_folder(harmonizers, composites, masks, reals, height, size)
     os.makedirs(os.path.dirname(os.path.abspath(path)) or '.', exist_ok=True)
     options = [cv2.IMWRITE_JPEG_QUALITY, 85] if path.lower().endswith(('.jpg', '.jpeg')) else []
     if not cv2.imwrite(path, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), options):
