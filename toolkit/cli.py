@@ -266,7 +266,8 @@ def _warn_if_restricted(model: Optional[str]) -> None:
               help='CPU threads (default: OMP_NUM_THREADS when set, else 1: the work is single-threaded '
                    'NumPy/OpenCV and a tiny network, and extra torch threads slow down on a busy machine)')
 @click.option('--full-res/--no-full-res', default=True, show_default=True,
-              help='carry the colour change to full resolution (else upsample the network output bilinearly)')
+              help="carry the colour change onto the composite's own pixels, at any size (else upsample the "
+                   "network output bilinearly; at the network's size, its output as is)")
 @click.option('--alpha', type=click.Choice(['flatten', 'refuse']), default='flatten', show_default=True,
               help='RGBA composites with transparent pixels: composite them onto white, or refuse them')
 @click.option('--strength', type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
