@@ -181,7 +181,8 @@ def ensemble_agreement(model: str, data_root: str) -> dict[str, float]:
     ensemble = Harmonizer.from_pretrained(model)
     if not callable(getattr(ensemble.model, 'mix_levels', None)):
         raise ValueError(f'{model} is not an ensemble; member agreement needs two or more members')
-    members = [Harmonizer(member, resolution=ensemble.resolution, device=ensemble.device)
+    # each member's own output: since the 256² fix, harmonize would carry a fitted change there instead
+    members = [Harmonizer(member, resolution=ensemble.resolution, device=ensemble.device, full_res=False)
                for member in ensemble.model.members]
     size = (ensemble.resolution, ensemble.resolution)
     agreement = {}
