@@ -14,13 +14,11 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
-#: the output a full_res_eval row scores for what ``harmony harmonize`` gives
-HARMONIZE_OUTPUT = 'full-resolution transfer'
-
 
 def _records(path: str) -> tuple:
     """``(result, model records, input records)`` of one result file, as ``by_input_error`` reads them."""
     from toolkit.benchmark.report import read_json
+    from toolkit.benchmark.selection import HARMONIZE_OUTPUT
     result = read_json(path, ('model', 'per_image'), 'a tools/full_res_eval.py --out result')
     try:
         outputs = [dict(name=row['name'], fMSE=row[HARMONIZE_OUTPUT]['fMSE']) for row in result['per_image']]

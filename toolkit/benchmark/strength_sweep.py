@@ -25,6 +25,14 @@ import numpy as np
 DEFAULT_STRENGTHS = (0.6, 0.7, 0.8, 0.9, 1.0)
 
 
+def _foreground_weights(mask: np.ndarray) -> np.ndarray:
+    """``(H, W)`` float64 weights in [0, 1] of a uint8 0–255 or float [0, 1] mask; refused without foreground."""
+    weights = np.asarray(mask, dtype=np.float64) / (255.0 if np.asarray(mask).dtype == np.uint8 else 1.0)
+    if weights.sum() <= 0:
+        raise ValueError('the mask has no foreground')
+    return weights
+
+
 def change_moments(composite: np.ndarray, output: np.ndarray, real: np.ndarray, mask: np.ndarray) -> dict:
     """``A``, ``B``, ``C`` of the module's quadratic: foreground means (weighted by the soft mask, over the three
     channels, as fMSE) of ``(composite − real)²``, ``(composite − real)·(output − composite)`` and ``(output −
@@ -40,10 +48,8 @@ def change_moments(composite: np.ndarray, output: np.ndarray, real: np.ndarray, 
         >>> [moments[key] for key in ('A', 'B', 'C', 'best_strength', 'best_fMSE')]
         [100.0, -200.0, 400.0, 0.5, 0.0]
     """
-    weights = np.asarray(mask, dtype=np.float64) / (255.0 if np.asarray(mask).dtype == np.uint8 else 1.0)
+    weights = _foreground_weights(mask)
     area = 3.0 * weights.sum()
-    if area <= 0:
-        raise ValueError('the mask has no foreground')
     composite, output, real = (np.asarray(x, dtype=np.float64) for x in (composite, output, real))
     error, change = composite - real, output - composite
     weights = weights[..., None]
@@ -120,9 +126,7 @@ def member_agreement(changes: Sequence[np.ndarray], weights: Sequence[float], ma
     """
     weights = np.asarray(weights, dtype=np.float64)
     weights = weights / weights.sum()
-    area = np.asarray(mask, dtype=np.float64) / (255.0 if np.asarray(mask).dtype == np.uint8 else 1.0)
-    if area.sum() <= 0:
-        raise ValueError('the mask has no foreground')
+    area = _foreground_weights(mask)
     changes = [np.asarray(change, dtype=np.float64) for change in changes]
     mixed = sum(w * change for w, change in zip(weights, changes))
     spread = sum(w * float((area * (change ** 2).sum(-1)).sum()) for w, change in zip(weights, changes))
@@ -173,7 +177,6 @@ def ensemble_agreement(model: str, data_root: str) -> dict[str, float]:
     """
     from toolkit.apis import Harmonizer
     from toolkit.apis.full_res_eval import native_triplets
-    from toolkit.datasets.transforms.processing import resize_image, resize_mask
 
     from .selection import is_evaluation_data
     if is_evaluation_data(data_root):
@@ -184,10 +187,8 @@ def ensemble_agreement(model: str, data_root: str) -> dict[str, float]:
     # each member's own output: since the 256² fix, harmonize would carry a fitted change there instead
     members = [Harmonizer(member, resolution=ensemble.resolution, device=ensemble.device, full_res=False)
                for member in ensemble.model.members]
-    size = (ensemble.resolution, ensemble.resolution)
     agreement = {}
-    for info, composite, _, mask in native_triplets(data_root):
-        low_composite, low_mask = resize_image(composite, size), resize_mask(mask, size)
+    for info, low_composite, _, low_mask in native_triplets(data_root, size=ensemble.resolution):
         changes = [member.harmonize(low_composite, low_mask).astype(np.float64) - low_composite for member in members]
         agreement[info['name']] = member_agreement(changes, ensemble.model.member_weights, low_mask)
     return agreement
