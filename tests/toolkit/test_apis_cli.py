@@ -242,3 +242,73 @@ def test_light_path_equals_the_model_stack(name):
     assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
     if name != 'copy-paste':  # the function really changes the foreground
         assert np.abs(a.astype(int) - image.astype(int))[mask > 0].mean() > 5
+
+
+def test_carry_brings_a_given_low_resolution_output_to_the_composite(reinhard):
+    """Harmonizer.carry: the path harmonize takes, for an output given instead of the network's. Given the model's
+    own output it is harmonize bit for bit; given the real image at 256² of a composite whose foreground is a global
+    affine change of the real one, the fit undoes the change at full size (reference: the real image)."""
+    rng = np.random.default_rng(0)
+    real = cv2.GaussianBlur(rng.integers(0, 256, (300, 420, 3)).astype(np.uint8), (0, 0), 3)
+    real = cv2.normalize(real, None, 20, 235, cv2.NORM_MINMAX)
+    mask = np.zeros((300, 420), np.uint8)
+    mask[60:240, 150:330] = 255
+    composite = real.copy()
+    changed = np.clip(real.astype(np.float64) * (0.5, 0.8, 0.6) + (90, -10, 70), 0, 255).round().astype(np.uint8)
+    composite[mask > 0] = changed[mask > 0]
+    inside = mask > 0
+
+    def foreground_mse(image):
+        return float(((image.astype(np.float64) - real) ** 2)[inside].mean())
+
+    # the model's own output carried = harmonize (reinhard-lab runs at 256² and is fitted like any network)
+    low_composite, low_mask = reinhard._low_resolution(*reinhard.prepare(composite, mask))
+    own = reinhard._run_model([low_composite], [low_mask], want_mapping=False)[0][0]
+    own = own.numpy().transpose(1, 2, 0)
+    assert np.array_equal(reinhard.carry(composite, mask, own), reinhard.harmonize(composite, mask))
+    # the real image at the network's size: the fit undoes the affine change at 300×420, bilinear upsampling blurs
+    low_real = cv2.resize(real, (256, 256), interpolation=cv2.INTER_AREA)
+    carried = reinhard.carry(composite, mask, low_real)
+    upsampled = reinhard.carry(composite, mask, low_real, full_res=False)
+    assert foreground_mse(composite) > 300
+    assert foreground_mse(carried) < 2.0 < foreground_mse(upsampled)
+    assert np.array_equal(carried[~inside], composite[~inside])
+    with pytest.raises(ValueError, match=r'low_output: expected shape \(256, 256, 3\)'):
+        reinhard.carry(composite, mask, low_real[:128])
+
+
+def test_full_res_eval_oracle_scores_the_real_image_carried(reinhard, tiny_iharmony):
+    """--oracle: the model is not run; the real image at the network's size is carried by the same path (the path's
+    floor). Reference: carry() of the resized real image, scored at native size."""
+    from toolkit.apis.full_res_eval import NATIVE_PROFILE, native_triplets
+    from toolkit.datasets.transforms.processing import resize_image
+    from toolkit.metrics.harmonization_metric import native_image_metrics
+    result = compare_full_res(reinhard, tiny_iharmony, min_side=0, oracle=True)
+    assert result['oracle'] is True
+    for row, (info, composite, real, mask) in zip(result['per_image'], native_triplets(tiny_iharmony)):
+        assert row['name'] == info['name']
+        low_real = resize_image(real, (256, 256))
+        for output, full_res in (('full-resolution transfer', True), ('bilinear upsampling', False)):
+            expected = reinhard.carry(composite, mask, low_real, full_res=full_res)
+            assert row[output] == native_image_metrics(expected, real, mask, NATIVE_PROFILE)
+        assert row['full-resolution transfer']['fMSE'] < row['input composite']['fMSE']
+    harmonized = compare_full_res(reinhard, tiny_iharmony, min_side=0)
+    assert harmonized['oracle'] is False and harmonized['per_image'] != result['per_image']
+    # the tool: no MODEL with --oracle, the result named "oracle"; a MODEL with it (or neither) is one clear line
+    import json
+    import subprocess
+    import sys
+    tool = os.path.join(REPO_ROOT, 'tools', 'full_res_eval.py')
+    out = os.path.join(tiny_iharmony, '..', 'floor.json')
+    done = subprocess.run([sys.executable, tool, '--oracle', '--data-root', tiny_iharmony, '--min-side', '0',
+                           '--out', out], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with open(out, encoding='utf-8') as handle:
+        written = json.load(handle)
+    assert written['model'] == 'oracle' and written['oracle'] is True
+    assert written['per_image'] == json.loads(json.dumps(result['per_image']))
+    for extra in (['reinhard-lab', '--oracle'], []):
+        refused = subprocess.run([sys.executable, tool, *extra, '--data-root', tiny_iharmony], capture_output=True,
+                                 text=True, timeout=600)
+        assert refused.returncode == 2 and 'Traceback' not in refused.stderr
+        assert ('not both' if extra else 'MODEL is required') in refused.stderr

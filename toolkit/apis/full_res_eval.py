@@ -44,11 +44,16 @@ def native_triplets(data_root: str, subsets: Optional[Sequence[str]] = None, min
 
 
 def compare_full_res(harmonizer, data_root: str, subsets: Optional[Sequence[str]] = None, min_side: int = 512,
-                     progress: Optional[Callable[[str], None]] = None, size: Optional[int] = None) -> dict:
+                     progress: Optional[Callable[[str], None]] = None, size: Optional[int] = None,
+                     oracle: bool = False) -> dict:
     """Mean metrics at native resolution for ``full_res=True`` and ``False`` (and the input composite).
 
     Only triplets whose shorter side is at least ``min_side`` count (the point is full resolution). With ``size``
     every triplet is first resized to ``size × size`` (:func:`native_triplets`); the result records it.
+
+    With ``oracle`` the model is not run: the real image resized to the network's resolution stands for its output
+    and is carried by the same path (:meth:`~toolkit.apis.Harmonizer.carry`), so the scores are the path's own
+    floor, what a network that is exact at its own size would still get.
 
     Returns:
         ``dict(images=[…], results={output: {metric: mean}}, per_image=[{name, size, output: {metric}}], profile)``.
@@ -59,7 +64,13 @@ def compare_full_res(harmonizer, data_root: str, subsets: Optional[Sequence[str]
             progress(info['name'])
         row = dict(name=info['name'], size=f'{composite.shape[1]}x{composite.shape[0]}')
         for output_name, full_res in zip(OUTPUTS, (None, False, True)):
-            output = composite if full_res is None else harmonizer.harmonize(composite, mask, full_res=full_res)
+            if full_res is None:
+                output = composite
+            elif oracle:
+                low_real = resize_image(target, (harmonizer.resolution, harmonizer.resolution))
+                output = harmonizer.carry(composite, mask, low_real, full_res=full_res)
+            else:
+                output = harmonizer.harmonize(composite, mask, full_res=full_res)
             row[output_name] = native_image_metrics(output, target, mask, NATIVE_PROFILE)
             del output
         per_image.append(row)
@@ -67,4 +78,4 @@ def compare_full_res(harmonizer, data_root: str, subsets: Optional[Sequence[str]
                for name in OUTPUTS} if per_image else {}
     return dict(images=[f'{row["name"]} ({row["size"]})' for row in per_image], results=results, per_image=per_image,
                 profile=NATIVE_PROFILE, data_root=os.path.abspath(data_root), min_side=min_side,
-                size=size)
+                size=size, oracle=oracle)

@@ -480,6 +480,43 @@ class Harmonizer:
         for strength in strengths:
             yield strength, apply_in_bands(composite, soft_mask, band, strength=strength)
 
+    def carry(self, image, mask, low_output, full_res: Optional[bool] = None) -> np.ndarray:
+        """Carry a given output at the network's resolution onto one composite, the way :meth:`harmonize` carries
+        the network's own: its colour change fitted and applied at the composite's size (``full_res``), or the
+        output upsampled bilinearly. The model is not run.
+
+        What for: any 256² result (another toolkit's network, an edit) at full resolution; and the path's own floor,
+        the real image at the network's size carried onto the composite (``tools/full_res_eval.py --oracle``).
+
+        Args:
+            image, mask, full_res: as :meth:`harmonize`, for one composite.
+            low_output: ``(r, r, 3)`` RGB on 0–255 (uint8 or float), ``r`` the Harmonizer's resolution.
+
+        Returns:
+            ``(H, W, 3)`` uint8 at the composite's size; the background is the composite's.
+
+        Raises:
+            ValueError: ``low_output`` is not ``(r, r, 3)``.
+
+        Example:
+            >>> harmonizer = Harmonizer.from_pretrained('reinhard-lab', resolution=8)
+            >>> image = np.full((30, 50, 3), 100, np.uint8); mask = np.zeros((30, 50), np.uint8)
+            >>> mask[10:20, 10:40] = 255
+            >>> out = harmonizer.carry(image, mask, np.full((8, 8, 3), 150, np.uint8))
+            >>> int(out[15, 20, 0]), int(out[0, 0, 0])
+            (150, 100)
+        """
+        full_res = self.full_res if full_res is None else full_res
+        size = (self.resolution, self.resolution, 3)
+        low_output = np.asarray(low_output)
+        if low_output.shape != size:
+            raise ValueError(f'low_output: expected shape {size} (the network resolution), got {low_output.shape}')
+        composite, soft_mask = self.prepare(image, mask)
+        low_composite, low_mask = self._low_resolution(composite, soft_mask)
+        prediction = torch.from_numpy(low_output.astype(np.float32).transpose(2, 0, 1).copy())
+        band = self._band_function(composite, low_composite, low_mask, prediction, None, full_res)
+        return apply_in_bands(composite, soft_mask, band, strength=self.strength)
+
     def retrieve(self, image, mask, gallery: str, k: int = 1, retrieval_config: Optional[str] = None) -> list:
         """References for one composite from a gallery folder (Raiha's retrieval, eqs. 1–5), best first.
 

@@ -106,7 +106,8 @@ def read_native_board(folder: str) -> dict:
     leaderboard of what ``harmony harmonize`` gives: each image at its own size through the full-resolution path.
 
     Raises:
-        ValueError: no results, evaluation data, files scored on different data or images, or resized (--size).
+        ValueError: no results, evaluation data, files scored on different data or images, resized (--size) or
+            the path's floor (--oracle).
     """
     models, roots, images, first = [], set(), None, None
     board = None
@@ -114,6 +115,9 @@ def read_native_board(folder: str) -> dict:
         if result.get('size'):
             raise ValueError(f'{path}: scored at {result["size"]}x{result["size"]} (--size), not at each image\'s own '
                              'size; a native board takes native results only')
+        if result.get('oracle'):
+            raise ValueError(f'{path}: the path\'s floor (--oracle: the real image carried), not a model\'s output; a '
+                             'board compares models')
         roots.add(result['data_root'])
         names = [row['name'] for row in result['per_image']]
         if images is None:

@@ -143,6 +143,12 @@ def test_a_folder_of_native_results_is_a_board_of_what_harmonize_gives(tiny_ihar
     (tmp_path / 'native' / 'resized.json').write_text(json.dumps(resized))
     with pytest.raises(ValueError, match=r'resized.json: scored at 256x256 \(--size\)'):
         read_native_board(str(tmp_path / 'native'))
+    # the path's floor (full_res_eval --oracle) is not a model: refused, with the file named
+    (tmp_path / 'native' / 'resized.json').unlink()
+    floor = dict(results['copy-paste'], oracle=True, model='floor')
+    (tmp_path / 'native' / 'floor.json').write_text(json.dumps(floor))
+    with pytest.raises(ValueError, match=r"floor.json: the path's floor \(--oracle"):
+        read_native_board(str(tmp_path / 'native'))
 
 
 def test_native_results_of_evaluation_data_are_refused(tiny_iharmony, tmp_path):
