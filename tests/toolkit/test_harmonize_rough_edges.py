@@ -172,6 +172,27 @@ def test_no_bundled_model_is_marked_comparison_only():
     assert COMPARISON_ONLY in marked and bundled and not marked & bundled, marked & bundled
 
 
+def test_every_bundled_learned_model_keeps_the_texture_bound_at_256():
+    """Issue 21: a bundled learned model keeps its foreground SSIM at 256² within 0.02 of the input's (no texture
+    damage), as a user gets it (``harmony harmonize`` on the synthetic dev split resized to 256²: the committed
+    ``tools/full_res_eval.py MODEL --data-root data/bsds500-dev --min-side 0 --size 256`` results). A bundled model
+    without such a result, or below the bound, fails: the bundle's rule (docs/zoo.md)."""
+    import json
+    from toolkit.zoo import BundledWeights
+    folder = os.path.join(REPO_ROOT, 'docs', 'results', 'harmonize-256', 'bsds500-dev')
+    bundled = sorted(name for name, info in load_index().items() if isinstance(info.weights, BundledWeights))
+    assert bundled
+    for name in bundled:
+        path = os.path.join(folder, f'{name}.json')
+        assert os.path.isfile(path), f'{name} is bundled but has no 256² texture check ({path})'
+        with open(path, encoding='utf-8') as handle:
+            result = json.load(handle)
+        assert result['size'] == 256 and result['model'] == name and len(result['per_image']) == 388
+        texture = [row['full-resolution transfer']['fSSIM'] for row in result['per_image']]
+        given = [row['input composite']['fSSIM'] for row in result['per_image']]
+        assert np.mean(texture) >= np.mean(given) - 0.02, (name, np.mean(texture), np.mean(given))
+
+
 def test_folder_mode_gives_composites_with_one_stem_distinct_outputs(tmp_path):
     images, masks, out = tmp_path / 'images', tmp_path / 'masks', tmp_path / 'out'
     images.mkdir()
