@@ -178,6 +178,7 @@ def test_every_bundled_learned_model_keeps_the_texture_bound_at_256():
     ``tools/full_res_eval.py MODEL --data-root data/bsds500-dev --min-side 0 --size 256`` results). A bundled model
     without such a result, or below the bound, fails: the bundle's rule (docs/zoo.md)."""
     import json
+
     from toolkit.zoo import BundledWeights
     folder = os.path.join(REPO_ROOT, 'docs', 'results', 'harmonize-256', 'bsds500-dev')
     bundled = sorted(name for name, info in load_index().items() if isinstance(info.weights, BundledWeights))
