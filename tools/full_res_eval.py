@@ -17,7 +17,6 @@ floor (what a network exact at 256² would still get) and "bilinear upsampling" 
 results are named ``oracle`` and no board takes them as a model.
 """
 import argparse
-import json
 import os
 import sys
 
@@ -30,6 +29,7 @@ from toolkit.apis import Harmonizer  # noqa: E402
 from toolkit.apis.full_res_eval import compare_full_res  # noqa: E402
 from toolkit.apis.harmonizer import strength_suffix  # noqa: E402
 from toolkit.benchmark.models import model_name  # noqa: E402
+from toolkit.benchmark.report import write_json  # noqa: E402
 from toolkit.metrics import METRIC_NAMES  # noqa: E402
 
 
@@ -83,8 +83,7 @@ def main(argv=None):
             strength_suffix(harmonizer.strength)
         result['strength'] = args.strength
         result.update(radius=harmonizer.radius, eps=harmonizer.eps)
-        with open(args.out, 'w', encoding='utf-8') as handle:
-            json.dump(result, handle, indent=2)
+        write_json(result, args.out)
         console.print(f'wrote {args.out}')
 
 

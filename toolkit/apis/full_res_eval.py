@@ -63,11 +63,12 @@ def compare_full_res(harmonizer, data_root: str, subsets: Optional[Sequence[str]
         if progress:
             progress(info['name'])
         row = dict(name=info['name'], size=f'{composite.shape[1]}x{composite.shape[0]}')
+        # the oracle's stand-in output, once for both ways of carrying it
+        low_real = resize_image(target, (harmonizer.resolution,) * 2) if oracle else None
         for output_name, full_res in zip(OUTPUTS, (None, False, True)):
             if full_res is None:
                 output = composite
             elif oracle:
-                low_real = resize_image(target, (harmonizer.resolution, harmonizer.resolution))
                 output = harmonizer.carry(composite, mask, low_real, full_res=full_res)
             else:
                 output = harmonizer.harmonize(composite, mask, full_res=full_res)
